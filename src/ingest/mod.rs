@@ -1,1 +1,4 @@
-//! ingest (under construction)
+//! Ingest: investigators' files (call records, bank statements, registries, debrief links,
+//! FollowTheMoney JSON lines) to normalised records, and records into the store.
+
+pub mod record;
