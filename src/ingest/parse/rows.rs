@@ -59,7 +59,7 @@ pub(crate) fn phone(raw: &str, what: &str) -> Result<Normalized, Bad> {
 }
 
 pub(crate) fn account(raw: &str, what: &str) -> Result<Normalized, Bad> {
-    ident::bank_account(raw).map_err(|e| Bad::new("bad_account", format!("{what}: {e}")))
+    value::bank_account(raw).map_err(|e| Bad::new("bad_account", format!("{what}: {e}")))
 }
 
 pub(crate) fn time(raw: &str) -> Result<Timestamp, Bad> {
@@ -218,7 +218,7 @@ fn bank_statement(row: &Row<'_>) -> Result<Record, Bad> {
         None => Direction::In,
     };
     let counter = match row.get(Col::CounterAccount) {
-        Some(c) => match ident::bank_account(c) {
+        Some(c) => match value::bank_account(c) {
             Ok(n) => n,
             // A platform's clearing account written by name (支付宝（中国）网络技术有限公司).
             Err(_) if !c.is_ascii() => ident::normalize(EntityKind::Org, c)
@@ -331,7 +331,7 @@ fn persons(row: &Row<'_>, notes: &mut Notes) -> Result<Record, Bad> {
         owns.push(account(a, "accounts")?);
     }
     for d in value::list(row.get(Col::Devices)) {
-        owns.push(ident::imei(d).map_err(|e| Bad::new("bad_imei", format!("devices: {e}")))?);
+        owns.push(value::imei(d).map_err(|e| Bad::new("bad_imei", format!("devices: {e}")))?);
     }
     for w in value::list(row.get(Col::Wallets)) {
         owns.push(ident::wallet(w).map_err(|e| Bad::new("bad_wallet", format!("wallets: {e}")))?);

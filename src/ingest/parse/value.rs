@@ -69,7 +69,7 @@ pub(crate) fn optional_imei(raw: Option<&str>) -> (Option<Normalized>, Option<St
     if s.bytes().all(|b| b == b'0' || b == b'-' || b == b' ') {
         return (None, None);
     }
-    match ident::imei(s) {
+    match imei(s) {
         Ok(n) => (Some(n), None),
         Err(_) => (None, Some(format!("unreadable IMEI {s:?} dropped"))),
     }
@@ -197,6 +197,43 @@ pub(crate) fn phone(raw: &str) -> Result<Normalized, ident::IdentError> {
     ident::phone(raw)
 }
 
+/// Bank card / account fast path: a field of 6–32 ASCII digits is its own key (one allocation);
+/// everything else goes through [`ident::bank_account`], with an identical result (a test checks it).
+pub(crate) fn bank_account(raw: &str) -> Result<Normalized, ident::IdentError> {
+    let b = raw.as_bytes();
+    if (6..=32).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        let flags = if ident::luhn_valid(raw) {
+            Flags::default()
+        } else {
+            Flags::BAD_CHECKSUM
+        };
+        return Ok(Normalized {
+            kind: EntityKind::Account,
+            key: raw.to_string(),
+            flags,
+        });
+    }
+    ident::bank_account(raw)
+}
+
+/// IMEI fast path for 14–16 ASCII digits; otherwise [`ident::imei`], with an identical result.
+pub(crate) fn imei(raw: &str) -> Result<Normalized, ident::IdentError> {
+    let b = raw.as_bytes();
+    if (14..=16).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        let flags = if b.len() == 15 && !ident::luhn_valid(raw) {
+            Flags::BAD_CHECKSUM
+        } else {
+            Flags::default()
+        };
+        return Ok(Normalized {
+            kind: EntityKind::Device,
+            key: raw[..14].to_string(),
+            flags,
+        });
+    }
+    ident::imei(raw)
+}
+
 /// An optional IMSI: digits only (460 + network code + subscriber), else `None` with a note.
 pub(crate) fn optional_imsi(raw: Option<&str>) -> (Option<String>, Option<String>) {
     let Some(s) = raw else { return (None, None) };
@@ -291,7 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn phone_fast_path_agrees() {
+    fn fast_paths_agree_with_the_rules() {
         for s in [
             "13800138000",
             "19912345678",
@@ -300,6 +337,33 @@ mod tests {
             "95588",
         ] {
             assert_eq!(phone(s), ident::phone(s), "{s}");
+        }
+        for s in [
+            "6222021234567890128",
+            "6222021234567890127",
+            "12345",
+            "123456",
+            "6222 0212",
+        ] {
+            assert_eq!(bank_account(s), ident::bank_account(s), "{s}");
+        }
+        for s in [
+            "490154203237518",
+            "490154203237517",
+            "49015420323751",
+            "4901542032375188",
+            "1234",
+        ] {
+            assert_eq!(imei(s), ident::imei(s), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_on_digit_strings(s in "[0-9]{0,34}") {
+            proptest::prop_assert_eq!(phone(&s), ident::phone(&s));
+            proptest::prop_assert_eq!(bank_account(&s), ident::bank_account(&s));
+            proptest::prop_assert_eq!(imei(&s), ident::imei(&s));
         }
     }
 }
