@@ -20,7 +20,7 @@ impl<'a> Row<'a> {
     pub(crate) fn get(&self, c: Col) -> Option<&'a str> {
         let i = usize::from(self.map.index[c as usize]?);
         let &(a, b) = self.ranges.get(i)?;
-        let s = self.base.get(a as usize..b as usize)?.trim();
+        let s = value::trim(self.base.get(a as usize..b as usize)?);
         (!s.is_empty()).then_some(s)
     }
 
@@ -63,6 +63,9 @@ pub(crate) fn account(raw: &str, what: &str) -> Result<Normalized, Bad> {
 }
 
 pub(crate) fn time(raw: &str) -> Result<Timestamp, Bad> {
+    if let Some(t) = value::fast_time(raw) {
+        return Ok(t);
+    }
     parse_time(raw).map_err(|e| Bad::new("bad_time", e.to_string()))
 }
 

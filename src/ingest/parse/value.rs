@@ -234,6 +234,42 @@ pub(crate) fn imei(raw: &str) -> Result<Normalized, ident::IdentError> {
     ident::imei(raw)
 }
 
+/// Trims white space: ASCII first (cheap), Unicode (U+3000 ideographic space…) only when an end
+/// is not ASCII.
+pub(crate) fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    match (t.as_bytes().first(), t.as_bytes().last()) {
+        (Some(&f), Some(&l)) if f >= 0x80 || l >= 0x80 => t.trim(),
+        _ => t,
+    }
+}
+
+/// Fast path for the commonest time, exactly `YYYY-MM-DD HH:MM:SS` (Beijing time). `None` means
+/// "not this shape": the caller falls back to [`crate::model::time::parse_time`], which gives the
+/// same result for this shape (a test checks it).
+pub(crate) fn fast_time(raw: &str) -> Option<crate::model::Timestamp> {
+    let b = raw.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let n = |i: usize, len: usize| -> Option<i64> {
+        b[i..i + len].iter().try_fold(0i64, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
+        })
+    };
+    crate::model::time::timestamp(
+        (n(0, 4)?, n(5, 2)?, n(8, 2)?),
+        (n(11, 2)?, n(14, 2)?, n(17, 2)?),
+        crate::model::time::BEIJING_OFFSET,
+    )
+}
+
 /// An optional IMSI: digits only (460 + network code + subscriber), else `None` with a note.
 pub(crate) fn optional_imsi(raw: Option<&str>) -> (Option<String>, Option<String>) {
     let Some(s) = raw else { return (None, None) };
@@ -359,6 +395,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn fast_time_agrees(s in "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}") {
+            if let Some(t) = fast_time(&s) {
+                proptest::prop_assert_eq!(Ok(t), crate::model::time::parse_time(&s));
+            } else {
+                proptest::prop_assert!(crate::model::time::parse_time(&s).is_err());
+            }
+        }
+
+        #[test]
+        fn trim_agrees(s in "[ \t\u{3000}a中]{0,6}") {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+        }
+
         #[test]
         fn fast_paths_agree_on_digit_strings(s in "[0-9]{0,34}") {
             proptest::prop_assert_eq!(phone(&s), ident::phone(&s));
