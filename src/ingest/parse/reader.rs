@@ -414,7 +414,10 @@ mod tests {
     #[test]
     fn a_quote_open_at_the_end_costs_one_line() {
         let input = b"a,b\n\"open,1\n2,3\n4,5";
-        assert_eq!(rows(input, 1000), ["1:a,b", "2:open:\"open,1", "3:2,3", "4:4,5"]);
+        assert_eq!(
+            rows(input, 1000),
+            ["1:a,b", "2:open:\"open,1", "3:2,3", "4:4,5"]
+        );
     }
 
     #[test]
