@@ -3,7 +3,8 @@
 //! [`open`] reads a file's first line, recognises its [`Layout`] from the header (Chinese or English
 //! column names, any order) or from a JSON first line (FollowTheMoney), and decides the text encoding
 //! (UTF-8, or GB18030 as Chinese banks export). [`FileParser::next_chunk`] then reads up to
-//! `max_rows` raw rows sequentially and parses them in parallel with rayon, keeping row order.
+//! `max_rows` raw rows sequentially and parses them in parallel with rayon, keeping row order;
+//! the next chunk's raw rows are read while the current ones are parsed.
 //!
 //! Every row becomes either a record with its [`Origin`] (file, 1-based physical line, the row's own
 //! `source`) or a [`Reject`] with a stable reason class; rows that lose an optional value (an
