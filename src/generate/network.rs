@@ -2068,6 +2068,16 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
             let j = cx.rng.gen_range(0..insiders.len());
             named.push(insiders[j].p);
         }
+        // Everybody knows who the boss is; a few know his number.
+        if cx.rng.gen_bool(0.25) {
+            let (me2, b) = (me.clone(), cx.pref(boss));
+            cx.link(me2, b, "named_boss", Some(t), &src);
+            if cx.rng.gen_bool(0.3) {
+                let ph = format!("phone:{}", insiders[boss_i].work.canonical());
+                let b = cx.pref(boss);
+                cx.link(b, ph, "uses", Some(t), &src);
+            }
+        }
         // Now and then a statement names the wrong man: a fellow villager of the same surname.
         if cx.rng.gen_bool(0.05) {
             let (vs, ve) = pop.village_range(p);
@@ -2102,6 +2112,49 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
                 cx.tx(from, to, amt, tt, channel::COUNTER, memo::TRANSFER);
                 let (ff, mm) = (cx.pref(f), cx.pref(m));
                 cx.link(ff, mm, "paid_ransom_to", Some(tt), &src);
+            }
+        }
+    }
+
+    // ---- Returnees keep in touch after they are back ------------------------------------------
+    let back: Vec<(u32, i64)> = cx
+        .net
+        .flagged
+        .iter()
+        .filter_map(|&(p, st)| match st {
+            Flagged::Returned(t) | Flagged::Persuaded(t) => Some((p, t)),
+            Flagged::Abroad(_) => None,
+        })
+        .collect();
+    for &(p, t) in &back {
+        if !cx.rng.gen_bool(0.5) {
+            continue;
+        }
+        let x = &insiders[insider_of[&p]];
+        let (team, batch, village) = (x.team, x.batch, pop.people[p as usize].village);
+        let mates: Vec<(u32, i64)> = back
+            .iter()
+            .copied()
+            .filter(|&(q, _)| {
+                let y = &insiders[insider_of[&q]];
+                q != p
+                    && ((team != usize::MAX && y.team == team)
+                        || y.batch == batch
+                        || pop.people[q as usize].village == village)
+            })
+            .collect();
+        for _ in 0..cx.rng.gen_range(1..=2) {
+            let Some(&(q, tq)) = mates.get(cx.rng.gen_range(0..mates.len().max(1))) else {
+                break;
+            };
+            for _ in 0..cx.rng.gen_range(1..=4) {
+                let from = t.max(tq) + HOUR;
+                if from + DAY >= T1 {
+                    break;
+                }
+                let tt = clock::ordinary(&mut cx.rng, from, T1);
+                let d = cx.duration(150.0);
+                cx.person_call(p, q, tt, d);
             }
         }
     }
