@@ -85,9 +85,17 @@ pub fn parse_time(raw: &str) -> Result<Timestamp, ValueError> {
     // Compact form used by some carriers: YYYYMMDDHHMMSS or YYYYMMDD.
     if s.bytes().all(|b| b.is_ascii_digit()) && (s.len() == 14 || s.len() == 8) {
         let f = |a: usize, b: usize| s[a..b].parse::<i64>().ok();
-        let date = (f(0, 4).ok_or_else(err)?, f(4, 6).ok_or_else(err)?, f(6, 8).ok_or_else(err)?);
+        let date = (
+            f(0, 4).ok_or_else(err)?,
+            f(4, 6).ok_or_else(err)?,
+            f(6, 8).ok_or_else(err)?,
+        );
         let time = if s.len() == 14 {
-            (f(8, 10).ok_or_else(err)?, f(10, 12).ok_or_else(err)?, f(12, 14).ok_or_else(err)?)
+            (
+                f(8, 10).ok_or_else(err)?,
+                f(10, 12).ok_or_else(err)?,
+                f(12, 14).ok_or_else(err)?,
+            )
         } else {
             (0, 0, 0)
         };
@@ -115,7 +123,11 @@ pub fn parse_time(raw: &str) -> Result<Timestamp, ValueError> {
             return Err(err());
         }
         let oh = num(&o[..2]).ok_or_else(err)?;
-        let om = if o.len() == 4 { num(&o[2..]).ok_or_else(err)? } else { 0 };
+        let om = if o.len() == 4 {
+            num(&o[2..]).ok_or_else(err)?
+        } else {
+            0
+        };
         (c, sign * (oh * 3600 + om * 60))
     } else {
         (rest, BEIJING_OFFSET)
@@ -181,7 +193,10 @@ pub fn parse_amount(raw: &str) -> Result<Fen, ValueError> {
     for b in int.bytes() {
         match b {
             b'0'..=b'9' => {
-                fen = fen.checked_mul(10).and_then(|v| v.checked_add(i64::from(b - b'0'))).ok_or_else(err)?;
+                fen = fen
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(i64::from(b - b'0')))
+                    .ok_or_else(err)?;
                 digits += 1;
             }
             b',' if digits > 0 => {}
@@ -195,7 +210,10 @@ pub fn parse_amount(raw: &str) -> Result<Fen, ValueError> {
     for (i, b) in frac.bytes().enumerate() {
         f += i64::from(b - b'0') * if i == 0 { 10 } else { 1 };
     }
-    let fen = fen.checked_mul(100).and_then(|v| v.checked_add(f)).ok_or_else(err)?;
+    let fen = fen
+        .checked_mul(100)
+        .and_then(|v| v.checked_add(f))
+        .ok_or_else(err)?;
     Ok(if neg { -fen } else { fen })
 }
 
@@ -231,7 +249,15 @@ mod tests {
 
     #[test]
     fn bad_times_are_errors() {
-        for bad in ["", "2024-13-01", "2024-02-30 10:00", "yesterday", "2024-03-05 25:00", "2024-03-05 1:2:3:4", "12/31"] {
+        for bad in [
+            "",
+            "2024-13-01",
+            "2024-02-30 10:00",
+            "yesterday",
+            "2024-03-05 25:00",
+            "2024-03-05 1:2:3:4",
+            "12/31",
+        ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
         assert!(parse_time("2024-02-29").is_ok());
@@ -245,7 +271,15 @@ mod tests {
         assert_eq!(parse_amount("¥300.00"), Ok(30_000));
         assert_eq!(parse_amount("0.1"), Ok(10));
         assert_eq!(parse_amount("50000元"), Ok(5_000_000));
-        for bad in ["", "abc", "1.234", "1e5", ",5", "--1", "99999999999999999999"] {
+        for bad in [
+            "",
+            "abc",
+            "1.234",
+            "1e5",
+            ",5",
+            "--1",
+            "99999999999999999999",
+        ] {
             assert!(parse_amount(bad).is_err(), "{bad}");
         }
         assert_eq!(Yuan(-123_456).to_string(), "-1234.56");

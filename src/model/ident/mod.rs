@@ -98,9 +98,16 @@ pub fn resident_id(raw: &str) -> Result<Normalized, IdentError> {
     }
     let b = s.as_bytes();
     let person = |key: String, flags| Ok(Normalized::new(EntityKind::Person, key, flags));
-    if b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) && (b[17].is_ascii_digit() || b[17] == b'X') {
+    if b.len() == 18
+        && b[..17].iter().all(u8::is_ascii_digit)
+        && (b[17].is_ascii_digit() || b[17] == b'X')
+    {
         let ok = resident_id_check_char(&s[..17]) == Some(char::from(b[17]));
-        let flags = if ok { Flags::default() } else { Flags::BAD_CHECKSUM };
+        let flags = if ok {
+            Flags::default()
+        } else {
+            Flags::BAD_CHECKSUM
+        };
         return person(s, flags);
     }
     if b.len() == 15 && b.iter().all(u8::is_ascii_digit) {
@@ -110,7 +117,8 @@ pub fn resident_id(raw: &str) -> Result<Normalized, IdentError> {
     }
     if (b.len() == 18 || b.len() == 15)
         && b.contains(&b'*')
-        && b.iter().all(|c| c.is_ascii_digit() || *c == b'*' || *c == b'X')
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || *c == b'*' || *c == b'X')
     {
         return person(s, Flags::MASKED);
     }
@@ -216,10 +224,7 @@ pub fn luhn_check_digit(payload: &str) -> Option<u8> {
 pub fn luhn_valid(digits: &str) -> bool {
     match digits.as_bytes().split_last() {
         Some((last, payload)) if last.is_ascii_digit() => {
-            std::str::from_utf8(payload)
-                .ok()
-                .and_then(luhn_check_digit)
-                == Some(last - b'0')
+            std::str::from_utf8(payload).ok().and_then(luhn_check_digit) == Some(last - b'0')
         }
         _ => false,
     }
@@ -258,7 +263,11 @@ pub fn imei(raw: &str) -> Result<Normalized, IdentError> {
         15 => Flags::BAD_CHECKSUM,
         _ => return Err(invalid("IMEI", raw)),
     };
-    Ok(Normalized::new(EntityKind::Device, d[..14].to_string(), flags))
+    Ok(Normalized::new(
+        EntityKind::Device,
+        d[..14].to_string(),
+        flags,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,8 +339,17 @@ pub fn wallet(raw: &str) -> Result<Normalized, IdentError> {
     let w = |key: String, flags| Ok(Normalized::new(EntityKind::Wallet, key, flags));
     if s.len() == 34 && s.starts_with('T') {
         let bytes = base58_decode(&s).ok_or_else(|| invalid("TRC20 address", raw))?;
-        let ok = bytes.len() == 25 && bytes[0] == 0x41 && double_sha256_prefix(&bytes[..21]) == bytes[21..];
-        return w(s, if ok { Flags::default() } else { Flags::BAD_CHECKSUM });
+        let ok = bytes.len() == 25
+            && bytes[0] == 0x41
+            && double_sha256_prefix(&bytes[..21]) == bytes[21..];
+        return w(
+            s,
+            if ok {
+                Flags::default()
+            } else {
+                Flags::BAD_CHECKSUM
+            },
+        );
     }
     let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
     if let Some(h) = hex.filter(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit())) {
@@ -382,13 +400,19 @@ pub fn interpretations(typed: &str) -> Vec<Normalized> {
         return vec![n];
     }
     let mut out = Vec::new();
-    let id = resident_id(typed).ok().filter(|n| !n.flags.contains(Flags::BAD_CHECKSUM));
+    let id = resident_id(typed)
+        .ok()
+        .filter(|n| !n.flags.contains(Flags::BAD_CHECKSUM));
     out.extend(id);
     out.extend(phone(typed).ok());
     out.extend(imei(typed).ok());
     out.extend(bank_account(typed).ok());
     out.extend(wallet(typed).ok());
-    out.extend(resident_id(typed).ok().filter(|n| n.flags.contains(Flags::BAD_CHECKSUM)));
+    out.extend(
+        resident_id(typed)
+            .ok()
+            .filter(|n| n.flags.contains(Flags::BAD_CHECKSUM)),
+    );
     out.dedup();
     out
 }

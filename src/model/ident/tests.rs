@@ -6,14 +6,21 @@ fn key(r: Result<Normalized, IdentError>) -> String {
 
 #[test]
 fn resident_id_check_vectors() {
-    for valid in ["11010519491231002X", "513101198201130014", "34052419800101001X"] {
+    for valid in [
+        "11010519491231002X",
+        "513101198201130014",
+        "34052419800101001X",
+    ] {
         let n = resident_id(valid).unwrap();
         assert_eq!(n.flags, Flags::default(), "{valid}");
         assert_eq!(n.key, valid);
     }
     // lower-case x and full-width digits are the same person
     assert_eq!(key(resident_id("11010519491231002x")), "11010519491231002X");
-    assert_eq!(key(resident_id("１１０１０５１９４９１２３１００２Ｘ")), "11010519491231002X");
+    assert_eq!(
+        key(resident_id("１１０１０５１９４９１２３１００２Ｘ")),
+        "11010519491231002X"
+    );
     // one digit changed: kept under its own key, flagged
     let bad = resident_id("11010519491231003X").unwrap();
     assert!(bad.flags.contains(Flags::BAD_CHECKSUM));
@@ -30,7 +37,10 @@ fn legacy_resident_id_is_upgraded() {
 
 #[test]
 fn masked_and_garbage_ids() {
-    assert!(resident_id("3607**********1234").unwrap().flags.contains(Flags::MASKED));
+    assert!(resident_id("3607**********1234")
+        .unwrap()
+        .flags
+        .contains(Flags::MASKED));
     assert!(resident_id("12345").is_err());
     assert!(resident_id("").is_err());
     assert!(resident_id("1101051949123100ZZ").is_err());
@@ -78,13 +88,22 @@ fn foreign_service_and_fixed_numbers() {
 fn cards_keep_digits_and_flag_luhn() {
     let n = bank_account("6222 0212 3456 7890 128").unwrap();
     assert_eq!(n.key, "6222021234567890128");
-    assert_eq!(luhn_valid("6222021234567890128"), n.flags == Flags::default());
-    let good = format!("622202123456789012{}", luhn_check_digit("622202123456789012").unwrap());
+    assert_eq!(
+        luhn_valid("6222021234567890128"),
+        n.flags == Flags::default()
+    );
+    let good = format!(
+        "622202123456789012{}",
+        luhn_check_digit("622202123456789012").unwrap()
+    );
     assert_eq!(bank_account(&good).unwrap().flags, Flags::default());
     let mut bad = good.clone();
     let last = bad.pop().unwrap();
     bad.push(if last == '0' { '1' } else { '0' });
-    assert!(bank_account(&bad).unwrap().flags.contains(Flags::BAD_CHECKSUM));
+    assert!(bank_account(&bad)
+        .unwrap()
+        .flags
+        .contains(Flags::BAD_CHECKSUM));
     assert!(bank_account("62-22").is_err());
     assert!(bank_account("card 6222").is_err());
 }
@@ -96,7 +115,10 @@ fn imei_forms_merge() {
     assert_eq!(full.flags, Flags::default());
     assert_eq!(imei("49015420323751").unwrap().key, full.key);
     assert_eq!(imei("4901542032375199").unwrap().key, full.key); // IMEISV
-    assert!(imei("490154203237519").unwrap().flags.contains(Flags::BAD_CHECKSUM));
+    assert!(imei("490154203237519")
+        .unwrap()
+        .flags
+        .contains(Flags::BAD_CHECKSUM));
     assert!(imei("1234").is_err());
 }
 
@@ -118,9 +140,15 @@ fn trc20_wallets() {
 
 #[test]
 fn references_and_interpretations() {
-    assert_eq!(parse_ref("phone:138 0013 8000").unwrap().key, "+8613800138000");
+    assert_eq!(
+        parse_ref("phone:138 0013 8000").unwrap().key,
+        "+8613800138000"
+    );
     assert_eq!(parse_ref("person:P-17").unwrap().key, "P-17");
-    let kinds: Vec<_> = interpretations("13800138000").iter().map(|n| n.kind).collect();
+    let kinds: Vec<_> = interpretations("13800138000")
+        .iter()
+        .map(|n| n.kind)
+        .collect();
     assert_eq!(kinds[0], EntityKind::Phone);
     let id: Vec<_> = interpretations("11010519491231002X");
     assert_eq!(id[0].kind, EntityKind::Person);
