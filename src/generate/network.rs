@@ -1974,17 +1974,17 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
             .entry(d)
             .or_default()
             .push(dealer_wallets[i].clone());
-        // One payment per week of inflows.
+        // One payment per month of inflows (a few dozen lines in all).
         let mut weeks: Vec<(i64, i64)> = Vec::new();
         for &(t, fen) in &dealer_in[i] {
-            let w = (t - T0) / (7 * DAY);
+            let w = (t - T0) / (30 * DAY);
             match weeks.last_mut() {
                 Some(l) if l.0 == w => l.1 += fen,
                 _ => weeks.push((w, fen)),
             }
         }
         for (w, fen) in weeks {
-            let t = T0 + (w + 1) * 7 * DAY + cx.rng.gen_range(0..2 * DAY);
+            let t = T0 + (w + 1) * 30 * DAY + cx.rng.gen_range(0..2 * DAY);
             let usdt = fen as f64 / 100.0 / 7.2;
             let to = &fin_wallets[cx.rng.gen_range(0..fin_wallets.len())];
             ftm.push(ftm_payment(&dealer_wallets[i], to, usdt, t));
