@@ -3,6 +3,7 @@
 
 use crate::generate::{generate, GenerateConfig};
 use anyhow::Context as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -28,17 +29,20 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     let report = generate(&cfg, &args.out)
         .with_context(|| format!("generating the demo case into {}", args.out.display()))?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    // Written through a locked handle so a closed pipe is an error the caller can treat as success.
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "generated {} persons ({} in the compound, {} criminal, {} victims) into {} in {secs:.1} s",
         report.persons,
         report.compound_members,
         report.criminals,
         report.victims,
         args.out.display()
-    );
-    println!("seed: {}", report.seed_ref);
+    )?;
+    writeln!(out, "seed: {}", report.seed_ref)?;
     for (name, rows) in &report.files {
-        println!("  {name:<24} {rows:>10} rows");
+        writeln!(out, "  {name:<24} {rows:>10} rows")?;
     }
     Ok(())
 }

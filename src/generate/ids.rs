@@ -354,15 +354,12 @@ const FEMALE: [&str; 40] = [
     "晶", "琳", "丹", "璐", "怡", "妍", "菊", "珍",
 ];
 
-/// A given name: one or two characters by sex.
-pub(crate) fn given_name(h: u64, male: bool) -> String {
+/// Appends a given name: one or two characters by sex.
+pub(crate) fn push_given_name(out: &mut String, h: u64, male: bool) {
     let pool: &[&str] = if male { &MALE } else { &FEMALE };
-    let a = pool[(h % pool.len() as u64) as usize];
-    if (h >> 20) % 10 < 3 {
-        a.to_string()
-    } else {
-        let b = pool[((h >> 32) % pool.len() as u64) as usize];
-        format!("{a}{b}")
+    out.push_str(pool[(h % pool.len() as u64) as usize]);
+    if (h >> 20) % 10 >= 3 {
+        out.push_str(pool[((h >> 32) % pool.len() as u64) as usize]);
     }
 }
 

@@ -8,7 +8,7 @@
 use super::clock;
 use super::ids::{self, mix, mix2, Ph};
 use super::population::{Holder, Population};
-use crate::model::time::Yuan;
+use crate::model::time::{BeijingTime, Yuan};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::Write as _;
 
@@ -169,7 +169,7 @@ impl Out {
         c.a.write_mixed(s, h >> 8);
         s.push(',');
         c.b.write_mixed(s, h >> 16);
-        let _ = write!(s, ",{},{},", clock::fmt(c.t), c.dur);
+        let _ = write!(s, ",{},{},", BeijingTime(c.t), c.dur);
         if c.imei_a != 0 && (h >> 24) % 100 < 85 {
             ids::write_imei(s, c.imei_a, h >> 32);
         }
@@ -208,16 +208,16 @@ impl Out {
             s,
             ",{},{},{:020},{},",
             Yuan(t.amount),
-            clock::fmt(t.t),
+            BeijingTime(t.t),
             t.id,
             CHANNELS[t.channel as usize % CHANNELS.len()]
         );
         if (h >> 20) % 100 < 90 {
-            s.push_str(&ctx.pop.holder_name(t.from_h));
+            ctx.pop.push_holder_name(s, t.from_h);
         }
         s.push(',');
         if (h >> 28) % 100 < 85 {
-            s.push_str(&ctx.pop.holder_name(t.to_h));
+            ctx.pop.push_holder_name(s, t.to_h);
         }
         s.push(',');
         s.push_str(ids::bank_name(t.from));

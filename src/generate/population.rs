@@ -446,11 +446,9 @@ impl Population {
     pub fn name(&self, p: u32) -> String {
         let x = &self.people[p as usize];
         let h = mix2(self.seed ^ 0xA11CE, u64::from(p));
-        format!(
-            "{}{}",
-            ids::SURNAMES[x.surname as usize],
-            ids::given_name(h, x.male)
-        )
+        let mut s = String::from(ids::SURNAMES[x.surname as usize]);
+        ids::push_given_name(&mut s, h, x.male);
+        s
     }
 
     /// The person's phone number `slot` (0 or 1), if they have it.
@@ -511,6 +509,19 @@ impl Population {
     }
 
     /// Whether a person's account slot 1 is a shop's account rather than a second personal card.
+    /// Appends a holder's name to `out` without an intermediate allocation for organisations.
+    pub fn push_holder_name(&self, out: &mut String, h: Holder) {
+        match h {
+            Holder::Person(p) => {
+                let x = &self.people[p as usize];
+                let hh = mix2(self.seed ^ 0xA11CE, u64::from(p));
+                out.push_str(ids::SURNAMES[x.surname as usize]);
+                ids::push_given_name(out, hh, x.male);
+            }
+            Holder::Org(o) => out.push_str(&self.orgs[o as usize].name),
+        }
+    }
+
     pub fn holder_name(&self, h: Holder) -> String {
         match h {
             Holder::Person(p) => self.name(p),
