@@ -59,9 +59,9 @@ impl Block<'_, '_> {
             let r = mix2(t as u64, u64::from(a));
             let mut c = Call::new(pa, pb, t, dur);
             c.imei_a = pop.handset(a, t);
-            c.cell_a = pop.cell(a, r);
+            c.cell_a = pop.cell_at(a, t, r);
             c.imei_b = pop.handset(b, t);
-            c.cell_b = pop.cell(b, r >> 5);
+            c.cell_b = pop.cell_at(b, t, r >> 5);
             self.out.call(self.ctx, c);
         }
     }
@@ -75,7 +75,7 @@ impl Block<'_, '_> {
             return;
         }
         let imei = pop.handset(p, t);
-        let cell = pop.cell(p, t as u64);
+        let cell = pop.cell_at(p, t, t as u64);
         let c = if outgoing {
             let mut c = Call::new(pp, other, t, dur);
             c.imei_a = imei;

@@ -477,14 +477,15 @@ fn write_links(
         "place:云南瑞丽口岸",
         "place:云南耿马孟定清水河口岸",
     ];
-    let n = pop.len() / 300;
-    for _ in 0..n {
-        let p = rng.gen_range(0..pop.len() as u32);
+    for p in 0..pop.len() as u32 {
+        let Some((start, lac)) = pop.trip(p) else {
+            continue;
+        };
         if net.roles.contains_key(&p) {
             continue;
         }
-        let t = clock::ordinary(&mut rng, clock::T0, clock::T1);
-        let port = ports[rng.gen_range(0..ports.len())];
+        let t = start + clock::HOUR * 5;
+        let port = ports[lac as usize % ports.len()];
         let _ = writeln!(
             buf,
             "{},{},crossed_border,{},出入境边防检查记录",

@@ -159,6 +159,8 @@ pub(crate) struct Population {
     /// Couriers' work numbers per county: (person, phone id of the work number).
     pub couriers: Vec<Vec<(u32, u64)>>,
     pub privacy_numbers: u64,
+    /// Location areas of the border towns' cells.
+    pub border_lacs: Vec<u32>,
     pub telemarketers: Vec<Ph>,
     /// Next free id for extra phones, accounts and devices (above the population's own ids).
     pub next_extra: u64,
@@ -413,8 +415,15 @@ impl Population {
                 ph
             })
             .collect();
+        let mut border_lacs: Vec<u32> = villages
+            .iter()
+            .filter(|v| COUNTIES[v.county as usize].area == Area::Border)
+            .map(|v| v.lac)
+            .collect();
+        border_lacs.dedup();
         Population {
             seed,
+            border_lacs,
             people,
             villages,
             households,
@@ -486,6 +495,27 @@ impl Population {
         let v = &self.villages[x.village as usize];
         let ci = (x.village * 7 + (r % 3) as u32) % 60_000 + 1000;
         (v.lac, ci)
+    }
+
+    /// A legitimate trip to a border town (about 0.3% of people): its start and the border area.
+    pub fn trip(&self, p: u32) -> Option<(i64, u32)> {
+        let h = mix2(self.seed ^ 0x7819, u64::from(p));
+        if h % 1000 >= 3 || self.border_lacs.is_empty() {
+            return None;
+        }
+        let start = time::T0 + ((h >> 10) % 380) as i64 * DAY + 8 * 3600;
+        let lac = self.border_lacs[((h >> 20) % self.border_lacs.len() as u64) as usize];
+        Some((start, lac))
+    }
+
+    /// The cell carrying a person's call at `t`: their village's, or a border town's during a trip.
+    pub fn cell_at(&self, p: u32, t: i64, r: u64) -> (u32, u32) {
+        match self.trip(p) {
+            Some((start, lac)) if t >= start && t < start + 4 * DAY => {
+                (lac, 50_000 + (r % 7) as u32)
+            }
+            _ => self.cell(p, r),
+        }
     }
 
     pub fn household_range(&self, h: u32) -> (u32, u32) {
