@@ -1012,7 +1012,12 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
         let bv = border_villages
             .get((b.night as usize / 7) % border_villages.len().max(1))
             .copied();
-        let cell = bv.map_or((9999, 1), |v| (pop.villages[v as usize].lac, 50_000 + v));
+        let cell = bv.map_or((9999, 1), |v| {
+            (
+                pop.villages[v as usize].lac,
+                50_000 + (b.night.rem_euclid(7)) as u32,
+            )
+        });
         for &m in &b.members {
             let p = recruits[m].0;
             let Some(ph) = pop.phone(p, 0) else { continue };
@@ -1756,7 +1761,7 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
     let mut sim_farmer: Option<(u32, u32)> = None;
     for (g, &v) in goip_places.iter().enumerate() {
         let imei = ids::goip_imei14(g as u64 + mix2(seed, 5) % 1000);
-        let cell = (pop.villages[v as usize].lac, 40_000 + v);
+        let cell = pop.cell(pop.villages[v as usize].start, 0);
         let n = cx.rng.gen_range(8..=32);
         let mut start = cx
             .rng
