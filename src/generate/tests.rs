@@ -357,3 +357,33 @@ fn sizes_and_proportions_are_in_range() {
     let biggest = callers_of.values().map(HashSet::len).max().unwrap_or(0);
     assert!(biggest > 25_000 / 10, "largest hotline reached {biggest}");
 }
+
+#[test]
+fn output_does_not_depend_on_the_thread_count() {
+    let run = |threads: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            generate(
+                &GenerateConfig {
+                    persons: 5000,
+                    seed: 2,
+                },
+                dir.path(),
+            )
+            .unwrap()
+        });
+        dir
+    };
+    let (a, b) = (run(1), run(3));
+    for name in ["calls.csv", "transfers.csv", "persons.csv", "truth.json"] {
+        assert!(
+            std::fs::read(a.path().join(name)).unwrap()
+                == std::fs::read(b.path().join(name)).unwrap(),
+            "{name} depends on the thread count"
+        );
+    }
+}
