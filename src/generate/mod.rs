@@ -39,7 +39,10 @@
 //! "roles": {"boss": [...], "financier": [...], "manager": [...], "team_leader": [...],
 //! "member": [...], "recruiter": [...], "smuggler": [...], "card_farmer": [...], "launderer": [...],
 //! "mule": [...]}, "compound_members": [...], "mule_accounts_level1": ["account:<digits>"],
-//! "financier_accounts": [...], "victims": [...], "params": {...}}`. Person refs are
+//! "financier_accounts": [...], "money_chain": {"mule_accounts_level2": [...],
+//! "mule_accounts_level3": [...], "usdt_dealer_accounts": [...], "cash_out_accounts": [...],
+//! "payroll_accounts": [...]}, "victims": [...], "seed_phone_ref": "phone:+86…",
+//! "compound_place": "place:…", "params": {...}}`. Person refs are
 //! `person:<18-character resident ID>`; a person can hold several roles (a member who recruited his
 //! cousin is also a recruiter).
 //!
@@ -538,6 +541,10 @@ fn truth_json(
     victims.sort_unstable();
     victims.dedup();
     let accts = |v: &[u64]| -> Vec<String> { v.iter().map(|a| format!("account:{a}")).collect() };
+    let mut chain = serde_json::Map::new();
+    for (k, v) in &net.other_accounts {
+        chain.insert((*k).to_string(), serde_json::json!(accts(v)));
+    }
     serde_json::json!({
         "seed": pop.person_ref(net.seed),
         "seed_phone": seed_phone,
@@ -547,6 +554,7 @@ fn truth_json(
         "compound_members": compound.iter().map(|&p| pop.person_ref(p)).collect::<Vec<_>>(),
         "mule_accounts_level1": accts(&net.l1),
         "financier_accounts": accts(&net.financier_accounts),
+        "money_chain": chain,
         "victims": victims.iter().map(|&p| pop.person_ref(p)).collect::<Vec<_>>(),
         "compound_place": format!("place:{}", net.compound_place),
         "params": {

@@ -96,6 +96,8 @@ pub(crate) struct Network {
     pub seed: u32,
     pub seed_phone: Ph,
     pub l1: Vec<u64>,
+    /// Further accounts of the chain and its ends, by kind (level2, level3, usdt_dealer, cash_out, payroll).
+    pub other_accounts: Vec<(&'static str, Vec<u64>)>,
     pub financier_accounts: Vec<u64>,
     pub calls: Vec<Call>,
     pub txs: Vec<Tx>,
@@ -364,6 +366,7 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
             seed: 0,
             seed_phone: Ph::Svc(0),
             l1: Vec::new(),
+            other_accounts: Vec::new(),
             financier_accounts: Vec::new(),
             calls: Vec::new(),
             txs: Vec::new(),
@@ -1746,6 +1749,20 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
         }
     }
     cx.net.l1 = l1.all.iter().map(|a| a.0).collect();
+    cx.net
+        .other_accounts
+        .push(("mule_accounts_level2", l2.all.iter().map(|a| a.0).collect()));
+    cx.net
+        .other_accounts
+        .push(("mule_accounts_level3", l3.all.iter().map(|a| a.0).collect()));
+    cx.net.other_accounts.push((
+        "usdt_dealer_accounts",
+        dealer_acc.iter().map(|a| a.0).collect(),
+    ));
+    cx.net.other_accounts.push((
+        "cash_out_accounts",
+        casher_acc.iter().map(|a| a.0).collect(),
+    ));
 
     // ---- Reaching the victims: GOIP boxes and work numbers --------------------------------------
     let n_goip = (scale.victims / 400).clamp(1, 60);
@@ -2239,7 +2256,10 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
             cx.net.seized_devices.insert(ins.p, ins.handset);
         }
     }
-    let _ = (sim_count, card_owner, l2, l3);
+    cx.net
+        .other_accounts
+        .push(("payroll_accounts", payroll.iter().map(|a| a.0).collect()));
+    let _ = (sim_count, card_owner);
     cx.net
 }
 
