@@ -258,7 +258,7 @@ impl Block<'_, '_> {
             }
         }
         // Payment platforms.
-        for _ in 0..self.rng.gen_range(0..=5) {
+        for _ in 0..self.rng.gen_range(0..=7) {
             let c = pop.clearing[self.rng.gen_range(0..pop.clearing.len())];
             let plat = (pop.orgs[c as usize].account, Holder::Org(c));
             let t = clock::ordinary(&mut self.rng, T0, T1);
