@@ -1234,11 +1234,17 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
         let lo = x.arrive.max(T0);
         let hi = x.leave.min(T1);
         let months = ((hi - lo) / (30 * DAY)).max(0);
+        // Some keep their domestic SIM on international roaming: not every number goes dark.
+        let roaming = pop.phone(x.p, 0).filter(|_| cx.rng.gen_bool(0.1));
         for _ in 0..months * i64::from(cx.rng.gen_range(1..=3u32)) {
             let t = clock::ordinary(&mut cx.rng, lo, hi);
             let f = fam[cx.rng.gen_range(0..fam.len())];
             let Some(fp) = pop.phone(f, 0) else { continue };
-            let mut c = Call::new(work_at(x, t), fp, t, cx.duration(240.0));
+            let own = match roaming {
+                Some(ph) if cx.rng.gen_bool(0.4) => ph,
+                _ => work_at(x, t),
+            };
+            let mut c = Call::new(own, fp, t, cx.duration(240.0));
             c.imei_a = x.handset;
             c.imei_b = pop.handset(f, t);
             c.cell_b = pop.cell(f, t as u64);
