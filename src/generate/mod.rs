@@ -41,7 +41,7 @@
 //! "mule": [...]}, "compound_members": [...], "mule_accounts_level1": ["account:<digits>"],
 //! "financier_accounts": [...], "money_chain": {"mule_accounts_level2": [...],
 //! "mule_accounts_level3": [...], "usdt_dealer_accounts": [...], "cash_out_accounts": [...],
-//! "payroll_accounts": [...]}, "victims": [...], "seed_phone_ref": "phone:+86…",
+//! "payroll_accounts": [...]}, "outside_recruiters": [...], "victims": [...], "seed_phone_ref": "phone:+86…",
 //! "compound_place": "place:…", "params": {...}}`. Person refs are
 //! `person:<18-character resident ID>`; a person can hold several roles (a member who recruited his
 //! cousin is also a recruiter).
@@ -555,6 +555,7 @@ fn truth_json(
         "mule_accounts_level1": accts(&net.l1),
         "financier_accounts": accts(&net.financier_accounts),
         "money_chain": chain,
+        "outside_recruiters": net.outside_recruiters.iter().map(|&p| pop.person_ref(p)).collect::<Vec<_>>(),
         "victims": victims.iter().map(|&p| pop.person_ref(p)).collect::<Vec<_>>(),
         "compound_place": format!("place:{}", net.compound_place),
         "params": {

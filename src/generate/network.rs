@@ -95,6 +95,8 @@ pub(crate) struct Network {
     pub victim_loss: FxHashMap<u32, i64>,
     pub seed: u32,
     pub seed_phone: Ph,
+    /// Recruiters outside the compound (members who brought relatives are recruiters too).
+    pub outside_recruiters: Vec<u32>,
     pub l1: Vec<u64>,
     /// Further accounts of the chain and its ends, by kind (level2, level3, usdt_dealer, cash_out, payroll).
     pub other_accounts: Vec<(&'static str, Vec<u64>)>,
@@ -365,6 +367,7 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
             victim_loss: FxHashMap::default(),
             seed: 0,
             seed_phone: Ph::Svc(0),
+            outside_recruiters: Vec::new(),
             l1: Vec::new(),
             other_accounts: Vec::new(),
             financier_accounts: Vec::new(),
@@ -445,6 +448,7 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
         cx.add_role(p, role::RECRUITER);
         recruiters.push(p);
     }
+    cx.net.outside_recruiters = recruiters.clone();
     let need = n_members + n_teams + staff_n;
     let peer_n = need * 12 / 100;
     let prof_n = need - peer_n;
