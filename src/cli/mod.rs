@@ -2,6 +2,7 @@
 //! library, and prints a human table or, with `--json`, one JSON document for scripts.
 
 mod data;
+pub mod generate;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -43,6 +44,8 @@ pub enum Command {
     Search(data::SearchArgs),
     /// Check the store's internal consistency (counts, identifiers, both link directions, evidence).
     Check(data::CheckArgs),
+    /// Write a demo case (a Ningdu-like compound in a background population) and its truth.json.
+    Generate(generate::GenerateArgs),
 }
 
 /// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
@@ -70,6 +73,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Show(a) => data::show(&a),
         Command::Search(a) => data::search(&a),
         Command::Check(a) => data::check(&a),
+        Command::Generate(a) => generate::run(&a),
     }
 }
 

@@ -265,12 +265,31 @@ impl<'s> Writer<'s> {
         let candidates = evidence.len() as u64;
         let mut seen = FxHashSet::default();
         evidence.retain(|e| seen.insert(e.key));
-        let keys: Vec<EvidenceKey> = evidence.iter().map(|e| e.key).collect();
-        let exists = self.store.evidence_exists(&keys)?;
+        // Evidence of a link the store does not have yet cannot be in the store: only the evidence
+        // of known links is looked up.
+        let mut link_keys: Vec<LinkKey> = evidence.iter().map(|e| e.key.link).collect();
+        link_keys.sort_unstable();
+        link_keys.dedup();
+        let existing: FxHashMap<LinkKey, LinkAgg> = link_keys
+            .iter()
+            .zip(self.store.links_many(&link_keys)?)
+            .filter_map(|(k, a)| Some((*k, a?)))
+            .collect();
+        let probe: Vec<EvidenceKey> = evidence
+            .iter()
+            .map(|e| e.key)
+            .filter(|k| existing.contains_key(&k.link))
+            .collect();
+        let known: FxHashSet<EvidenceKey> = probe
+            .iter()
+            .zip(self.store.evidence_exists(&probe)?)
+            .filter(|(_, there)| *there)
+            .map(|(k, _)| *k)
+            .collect();
         let mut deltas: FxHashMap<LinkKey, LinkAgg> = FxHashMap::default();
         let mut kept = 0u64;
-        for (e, there) in evidence.iter().zip(exists) {
-            if there {
+        for e in &evidence {
+            if known.contains(&e.key) {
                 continue;
             }
             kept += 1;
@@ -287,11 +306,10 @@ impl<'s> Writer<'s> {
         // 4. Link aggregates, merged with what the store has.
         let mut links: Vec<(LinkKey, LinkAgg)> = deltas.into_iter().collect();
         links.sort_unstable_by_key(|(k, _)| *k);
-        let link_keys: Vec<LinkKey> = links.iter().map(|(k, _)| *k).collect();
-        let existing = self.store.links_many(&link_keys)?;
-        for ((key, delta), old) in links.iter().zip(existing) {
-            let agg = match old {
-                Some(mut a) => {
+        for (key, delta) in &links {
+            let agg = match existing.get(key) {
+                Some(old) => {
+                    let mut a = *old;
                     a.count += delta.count;
                     a.total = a.total.saturating_add(delta.total);
                     a.first = a.first.min(delta.first);
