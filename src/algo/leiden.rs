@@ -202,22 +202,32 @@ fn cpm_value(g: &Graph, membership: &[u32], k: usize, resolution: f64) -> f64 {
     internal - resolution * sizes.iter().map(|s| s * (s - 1.0) / 2.0).sum::<f64>()
 }
 
+/// A proposed move: target community and the edge weight from the node to it and to its own.
+#[derive(Clone, Copy, Default)]
+struct Proposal {
+    target: u32,
+    w_target: f64,
+    w_own: f64,
+}
+
 /// The best community for `v` given the state, or its current one.
 #[inline]
-fn best_move(g: &Graph, nw: &[f64], scale: f64, comm: &[u32], tot: &[f64], v: u32, acc: &mut Acc) -> u32 {
+fn best_move(g: &Graph, nw: &[f64], scale: f64, comm: &[u32], tot: &[f64], v: u32, acc: &mut Acc) -> Proposal {
     let cv = comm[v as usize];
     for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
         acc.add(comm[u as usize], f64::from(w));
     }
     let k = nw[v as usize] * scale;
-    let mut best = cv;
-    let mut best_gain = acc.get(cv) - k * (tot[cv as usize] - nw[v as usize]);
+    let w_own = acc.get(cv);
+    let mut best = Proposal { target: cv, w_target: w_own, w_own };
+    let mut best_gain = w_own - k * (tot[cv as usize] - nw[v as usize]);
     for &(c, w) in &acc.items {
         if c != cv {
             let gain = w - k * tot[c as usize];
             if gain > best_gain {
                 best_gain = gain;
-                best = c;
+                best.target = c;
+                best.w_target = w;
             }
         }
     }
@@ -228,6 +238,8 @@ fn best_move(g: &Graph, nw: &[f64], scale: f64, comm: &[u32], tot: &[f64], v: u3
 /// Batched parallel local moving (see the module doc). Returns the number of moves applied.
 fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]) -> usize {
     let n = g.node_count();
+    // Small graphs run (nearly) sequentially; the batch depends on n only, never on threads.
+    let batch_len = (n / 64).clamp(1, BATCH);
     let mut tot = vec![0f64; n];
     let mut size = vec![0u32; n];
     for v in 0..n {
@@ -237,7 +249,7 @@ fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]
     let pool = Pool::new(|| Acc::new(n));
     let mut active = vec![true; n];
     let mut queue: Vec<u32> = order.to_vec();
-    let mut proposals = vec![0u32; BATCH];
+    let mut proposals = vec![Proposal::default(); batch_len];
     let mut moves = 0usize;
     for _ in 0..MAX_ROUNDS {
         if queue.is_empty() {
@@ -246,9 +258,15 @@ fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]
         for &v in &queue {
             active[v as usize] = false;
         }
-        for batch in queue.chunks(BATCH) {
+        for batch in queue.chunks(batch_len) {
             let props = &mut proposals[..batch.len()];
-            {
+            if batch.len() < TASK {
+                pool.with(|acc| {
+                    for (o, &v) in props.iter_mut().zip(batch) {
+                        *o = best_move(g, nw, scale, comm, &tot, v, acc);
+                    }
+                });
+            } else {
                 let comm_r: &[u32] = comm;
                 let tot_r: &[f64] = &tot;
                 batch.par_chunks(TASK).zip(props.par_chunks_mut(TASK)).for_each(|(vs, out)| {
@@ -259,12 +277,20 @@ fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]
                     });
                 });
             }
-            for (&v, &t) in batch.iter().zip(props.iter()) {
+            for (&v, p) in batch.iter().zip(props.iter()) {
                 let cv = comm[v as usize];
+                let t = p.target;
                 if t == cv || size[t as usize] == 0 {
                     continue;
                 }
                 let w = nw[v as usize];
+                // Re-check against the community totals as they are now (earlier moves of this
+                // batch may have changed them).
+                let k = w * scale;
+                let gain = (p.w_target - k * tot[t as usize]) - (p.w_own - k * (tot[cv as usize] - w));
+                if gain <= 0.0 {
+                    continue;
+                }
                 tot[cv as usize] -= w;
                 size[cv as usize] -= 1;
                 tot[t as usize] += w;

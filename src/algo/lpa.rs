@@ -39,7 +39,8 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
     let mut active = vec![true; n];
     let mut queue = order.clone();
     let pool = Pool::new(|| Acc::new(n));
-    let mut props = vec![0u32; BATCH];
+    let batch_len = (n / 64).clamp(1, BATCH);
+    let mut props = vec![0u32; batch_len];
     let mut rounds = 0usize;
     let threshold = (cfg.tolerance * n as f64) as usize;
     while rounds < cfg.max_rounds && !queue.is_empty() {
@@ -48,7 +49,7 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
             active[v as usize] = false;
         }
         let mut changed = 0usize;
-        for batch in queue.chunks(BATCH) {
+        for batch in queue.chunks(batch_len) {
             let out = &mut props[..batch.len()];
             {
                 let lab: &[u32] = &label;
