@@ -39,7 +39,10 @@ pub fn bfs(csr: &Csr, source: u32) -> Result<BfsReport, AlgoError> {
     if source as usize >= n {
         return Err(AlgoError::NodeOutOfRange { node: source, n });
     }
-    let depth: Vec<AtomicU32> = (0..n).into_par_iter().map(|_| AtomicU32::new(UNREACHED)).collect();
+    let depth: Vec<AtomicU32> = (0..n)
+        .into_par_iter()
+        .map(|_| AtomicU32::new(UNREACHED))
+        .collect();
     depth[source as usize].store(0, Relaxed);
     let mut frontier = vec![source];
     let mut edges_to_check = csr.edge_count();
@@ -48,7 +51,10 @@ pub fn bfs(csr: &Csr, source: u32) -> Result<BfsReport, AlgoError> {
     let words = n.div_ceil(64);
     while !frontier.is_empty() {
         if scout > edges_to_check / ALPHA {
-            let front: Vec<AtomicU64> = (0..words).into_par_iter().map(|_| AtomicU64::new(0)).collect();
+            let front: Vec<AtomicU64> = (0..words)
+                .into_par_iter()
+                .map(|_| AtomicU64::new(0))
+                .collect();
             frontier.par_iter().for_each(|&v| {
                 front[v as usize / 64].fetch_or(1 << (v % 64), Relaxed);
             });
@@ -80,11 +86,25 @@ pub fn bfs(csr: &Csr, source: u32) -> Result<BfsReport, AlgoError> {
     }
     let depth: Vec<u32> = depth.into_par_iter().map(AtomicU32::into_inner).collect();
     let reached = depth.par_iter().filter(|&&d| d != UNREACHED).count();
-    let max_depth = depth.par_iter().filter(|&&d| d != UNREACHED).copied().max().unwrap_or(0);
-    Ok(BfsReport { depth, reached, max_depth })
+    let max_depth = depth
+        .par_iter()
+        .filter(|&&d| d != UNREACHED)
+        .copied()
+        .max()
+        .unwrap_or(0);
+    Ok(BfsReport {
+        depth,
+        reached,
+        max_depth,
+    })
 }
 
-fn top_down_step(csr: &Csr, depth: &[AtomicU32], frontier: &[u32], level: u32) -> (Vec<u32>, usize) {
+fn top_down_step(
+    csr: &Csr,
+    depth: &[AtomicU32],
+    frontier: &[u32],
+    level: u32,
+) -> (Vec<u32>, usize) {
     let parts: Vec<(Vec<u32>, usize)> = frontier
         .par_chunks(64)
         .map(|chunk| {
@@ -94,7 +114,8 @@ fn top_down_step(csr: &Csr, depth: &[AtomicU32], frontier: &[u32], level: u32) -
                 for &u in csr.neighbors(v) {
                     let d = &depth[u as usize];
                     if d.load(Relaxed) == UNREACHED
-                        && d.compare_exchange(UNREACHED, level + 1, Relaxed, Relaxed).is_ok()
+                        && d.compare_exchange(UNREACHED, level + 1, Relaxed, Relaxed)
+                            .is_ok()
                     {
                         out.push(u);
                         scout += csr.degree(u);
@@ -112,7 +133,13 @@ fn top_down_step(csr: &Csr, depth: &[AtomicU32], frontier: &[u32], level: u32) -
     (next, scout)
 }
 
-fn bottom_up_step(csr: &Csr, depth: &[AtomicU32], front: &[u64], next: &mut [u64], level: u32) -> usize {
+fn bottom_up_step(
+    csr: &Csr,
+    depth: &[AtomicU32],
+    front: &[u64],
+    next: &mut [u64],
+    level: u32,
+) -> usize {
     let n = csr.node_count();
     next.par_iter_mut()
         .enumerate()

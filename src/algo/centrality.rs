@@ -11,7 +11,9 @@ use super::scratch::rng;
 /// # Complexity
 /// O(n).
 pub fn degree(g: &Graph) -> Vec<u32> {
-    (0..g.node_count() as u32).map(|v| g.neighbors(v).len() as u32).collect()
+    (0..g.node_count() as u32)
+        .map(|v| g.neighbors(v).len() as u32)
+        .collect()
 }
 
 /// Which sources the betweenness sums over.
@@ -44,7 +46,10 @@ pub fn betweenness(g: &Graph, cfg: &BetweennessConfig) -> Vec<f64> {
     let sources: Vec<u32> = match cfg.sources {
         Sources::All => (0..n as u32).collect(),
         Sources::Sample { count, seed } => {
-            let mut s: Vec<u32> = sample(&mut rng(seed), n, count.min(n)).into_iter().map(|x| x as u32).collect();
+            let mut s: Vec<u32> = sample(&mut rng(seed), n, count.min(n))
+                .into_iter()
+                .map(|x| x as u32)
+                .collect();
             s.sort_unstable();
             s
         }
@@ -59,7 +64,11 @@ pub fn betweenness(g: &Graph, cfg: &BetweennessConfig) -> Vec<f64> {
             }
         }
     }
-    let scale = if sources.is_empty() { 0.0 } else { n as f64 / sources.len() as f64 / 2.0 };
+    let scale = if sources.is_empty() {
+        0.0
+    } else {
+        n as f64 / sources.len() as f64 / 2.0
+    };
     total.iter_mut().for_each(|x| *x *= scale);
     total
 }
@@ -95,7 +104,8 @@ fn brandes(g: &Graph, sources: &[u32]) -> Vec<f64> {
             let dw = dist[w as usize];
             for &v in g.neighbors(w) {
                 if dist[v as usize] != u32::MAX && dist[v as usize] + 1 == dw {
-                    delta[v as usize] += sigma[v as usize] / sigma[w as usize] * (1.0 + delta[w as usize]);
+                    delta[v as usize] +=
+                        sigma[v as usize] / sigma[w as usize] * (1.0 + delta[w as usize]);
                 }
             }
             if w != s {
@@ -119,7 +129,12 @@ mod tests {
     fn star_centre_carries_every_pair() {
         let e: Vec<(u32, u32)> = (1..6).map(|l| (0, l)).collect();
         let g = Graph::from_unweighted(6, &e).unwrap();
-        let b = betweenness(&g, &BetweennessConfig { sources: Sources::All });
+        let b = betweenness(
+            &g,
+            &BetweennessConfig {
+                sources: Sources::All,
+            },
+        );
         // 5 leaves: C(5,2) = 10 pairs through the centre.
         assert!((b[0] - 10.0).abs() < 1e-9);
         assert!(b[1..].iter().all(|&x| x.abs() < 1e-12));
@@ -130,10 +145,25 @@ mod tests {
     fn path_and_bridge() {
         // path 0-1-2-3: bc = [0, 2, 2, 0]
         let g = Graph::from_unweighted(4, &[(0, 1), (1, 2), (2, 3)]).unwrap();
-        let b = betweenness(&g, &BetweennessConfig { sources: Sources::All });
-        assert_eq!(b.iter().map(|x| (x * 1e9).round() / 1e9).collect::<Vec<_>>(), vec![0.0, 2.0, 2.0, 0.0]);
+        let b = betweenness(
+            &g,
+            &BetweennessConfig {
+                sources: Sources::All,
+            },
+        );
+        assert_eq!(
+            b.iter()
+                .map(|x| (x * 1e9).round() / 1e9)
+                .collect::<Vec<_>>(),
+            vec![0.0, 2.0, 2.0, 0.0]
+        );
         // Sampling every node equals the exact result.
-        let s = betweenness(&g, &BetweennessConfig { sources: Sources::Sample { count: 4, seed: 1 } });
+        let s = betweenness(
+            &g,
+            &BetweennessConfig {
+                sources: Sources::Sample { count: 4, seed: 1 },
+            },
+        );
         for (x, y) in b.iter().zip(&s) {
             assert!((x - y).abs() < 1e-9);
         }
@@ -142,7 +172,12 @@ mod tests {
     #[test]
     fn bridge_between_cliques_is_most_central() {
         let g = crate::algo::leiden::tests_support::cliques_with_bridge(5);
-        let b = betweenness(&g, &BetweennessConfig { sources: Sources::Sample { count: 6, seed: 3 } });
+        let b = betweenness(
+            &g,
+            &BetweennessConfig {
+                sources: Sources::Sample { count: 6, seed: 3 },
+            },
+        );
         let top = (0..b.len()).max_by(|&x, &y| b[x].total_cmp(&b[y])).unwrap();
         assert!(top == 4 || top == 5, "{top} {b:?}");
     }

@@ -105,7 +105,10 @@ impl Graph {
         drop(counts);
         let slots_len = offsets[n];
         let cursor: Vec<AtomicUsize> = offsets[..n].iter().map(|&o| AtomicUsize::new(o)).collect();
-        let slots: Vec<AtomicU64> = (0..slots_len).into_par_iter().map(|_| AtomicU64::new(0)).collect();
+        let slots: Vec<AtomicU64> = (0..slots_len)
+            .into_par_iter()
+            .map(|_| AtomicU64::new(0))
+            .collect();
         edges.par_iter().for_each(|&(u, v, w)| {
             if u != v {
                 let p = cursor[u as usize].fetch_add(1, Ordering::Relaxed);
@@ -144,7 +147,11 @@ impl Graph {
         }
         let (targets, weights): (Vec<u32>, Vec<f32>) = (0..n)
             .into_par_iter()
-            .flat_map_iter(|v| slots[offsets[v]..offsets[v] + lens[v]].iter().map(|&x| unpack(x)))
+            .flat_map_iter(|v| {
+                slots[offsets[v]..offsets[v] + lens[v]]
+                    .iter()
+                    .map(|&x| unpack(x))
+            })
             .unzip();
         drop(slots);
         let mut self_loops = vec![0f64; n];
@@ -172,7 +179,13 @@ impl Graph {
             })
             .collect();
         let total_weight = det_sum(n, |v| strength[v]) / 2.0;
-        Graph { csr, weights, self_loops, strength, total_weight }
+        Graph {
+            csr,
+            weights,
+            self_loops,
+            strength,
+            total_weight,
+        }
     }
 
     /// Unweighted convenience: every edge has weight 1.
@@ -239,7 +252,10 @@ impl Graph {
     pub fn to_digraph(&self) -> Digraph {
         let n = self.node_count();
         let out_degree = (0..n as u32).map(|v| self.csr.degree(v) as u32).collect();
-        Digraph { in_adj: self.csr.clone(), out_degree }
+        Digraph {
+            in_adj: self.csr.clone(),
+            out_degree,
+        }
     }
 }
 
@@ -288,7 +304,8 @@ mod tests {
 
     #[test]
     fn edges_in_both_rows_duplicates_merged_loops_apart() {
-        let g = Graph::from_edges(3, &[(0, 1, 1.0), (1, 0, 2.0), (1, 2, 1.5), (2, 2, 4.0)]).unwrap();
+        let g =
+            Graph::from_edges(3, &[(0, 1, 1.0), (1, 0, 2.0), (1, 2, 1.5), (2, 2, 4.0)]).unwrap();
         assert_eq!(g.neighbors(0), &[1]);
         assert_eq!(g.neighbor_weights(0), &[3.0]);
         assert_eq!(g.neighbors(1), &[0, 2]);
@@ -306,7 +323,11 @@ mod tests {
     fn bad_input_is_an_error() {
         assert!(matches!(
             Graph::from_edges(2, &[(0, 2, 1.0)]),
-            Err(GraphError::NodeOutOfRange { index: 0, node: 2, n: 2 })
+            Err(GraphError::NodeOutOfRange {
+                index: 0,
+                node: 2,
+                n: 2
+            })
         ));
         assert!(matches!(
             Graph::from_edges(2, &[(0, 1, 1.0), (0, 1, -1.0)]),

@@ -63,7 +63,16 @@ mod tests {
     #[test]
     fn clique_with_tail_and_star() {
         // K4 on 0..4, a tail 3-4-5, a star centred at 6 with leaves 7..10, isolated 11.
-        let mut e = vec![(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3), (3, 4), (4, 5)];
+        let mut e = vec![
+            (0, 1),
+            (0, 2),
+            (0, 3),
+            (1, 2),
+            (1, 3),
+            (2, 3),
+            (3, 4),
+            (4, 5),
+        ];
         e.extend((7..11).map(|l| (6, l)));
         let g = Graph::from_unweighted(12, &e).unwrap();
         let c = core_numbers(g.csr());
@@ -76,8 +85,9 @@ mod tests {
         let mut r = crate::algo::scratch::rng(5);
         for _ in 0..20 {
             let n = 30;
-            let e: Vec<(u32, u32)> =
-                (0..80).map(|_| (r.gen_range(0..n), r.gen_range(0..n))).collect();
+            let e: Vec<(u32, u32)> = (0..80)
+                .map(|_| (r.gen_range(0..n), r.gen_range(0..n)))
+                .collect();
             let g = Graph::from_unweighted(n as usize, &e).unwrap();
             let c = core_numbers(g.csr());
             // naive: for each k, repeatedly delete nodes of degree < k
@@ -87,7 +97,11 @@ mod tests {
                     let mut changed = false;
                     for v in 0..n {
                         if alive[v as usize] {
-                            let d = g.neighbors(v).iter().filter(|&&u| alive[u as usize]).count();
+                            let d = g
+                                .neighbors(v)
+                                .iter()
+                                .filter(|&&u| alive[u as usize])
+                                .count();
                             if d < k as usize {
                                 alive[v as usize] = false;
                                 changed = true;

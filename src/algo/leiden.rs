@@ -85,7 +85,15 @@ pub struct Partition {
 /// refinement and aggregation are O(m) per level, with O(n + m) extra memory; in practice a few
 /// rounds on the first level dominate and later levels are much smaller.
 pub fn leiden(g: &Graph, cfg: &LeidenConfig) -> Partition {
-    run(g, cfg.quality, cfg.resolution, cfg.seed, true, cfg.iterations.max(1), cfg.max_levels)
+    run(
+        g,
+        cfg.quality,
+        cfg.resolution,
+        cfg.seed,
+        true,
+        cfg.iterations.max(1),
+        cfg.max_levels,
+    )
 }
 
 /// Louvain community detection (modularity): local moving and aggregation, no refinement, so a
@@ -94,7 +102,15 @@ pub fn leiden(g: &Graph, cfg: &LeidenConfig) -> Partition {
 /// # Complexity
 /// As [`leiden`], without the refinement phase.
 pub fn louvain(g: &Graph, cfg: &LouvainConfig) -> Partition {
-    run(g, Quality::Modularity, cfg.resolution, cfg.seed, false, 1, cfg.max_levels)
+    run(
+        g,
+        Quality::Modularity,
+        cfg.resolution,
+        cfg.seed,
+        false,
+        1,
+        cfg.max_levels,
+    )
 }
 
 /// The current level: a graph plus node weights (strength for modularity, size for CPM).
@@ -154,7 +170,11 @@ fn run(
                 clean = false;
                 break;
             }
-            let basis = if refine_on { refine(g, nw, scale, &comm, &order) } else { comm.clone() };
+            let basis = if refine_on {
+                refine(g, nw, scale, &comm, &order)
+            } else {
+                comm.clone()
+            };
             // basis: label of every node of this level in 0..k, by first appearance.
             let mut basis = basis;
             let k = relabel_dense(&mut basis);
@@ -169,11 +189,16 @@ fn run(
             }
             relabel_dense(&mut next_comm);
             let next = aggregate(g, nw, &basis, k);
-            node_to_level.par_iter_mut().for_each(|x| *x = basis[*x as usize]);
+            node_to_level
+                .par_iter_mut()
+                .for_each(|x| *x = basis[*x as usize]);
             comm = next_comm;
             owned = Some(next);
         }
-        let mut m: Vec<u32> = node_to_level.par_iter().map(|&x| comm[x as usize]).collect();
+        let mut m: Vec<u32> = node_to_level
+            .par_iter()
+            .map(|&x| comm[x as usize])
+            .collect();
         if refine_on && !clean {
             // Guarantee connected communities even when stopped early: splitting a disconnected
             // community into its parts never lowers the quality (no edges run between them).
@@ -185,12 +210,21 @@ fn run(
             break;
         }
     }
-    let community_count = membership.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let community_count = membership
+        .iter()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
     let q = match quality {
         Quality::Modularity => super::quality::modularity_unchecked(g0, &membership, resolution),
         Quality::Cpm => cpm_value(g0, &membership, community_count, resolution),
     };
-    Partition { membership, community_count, quality: q, levels }
+    Partition {
+        membership,
+        community_count,
+        quality: q,
+        levels,
+    }
 }
 
 fn cpm_value(g: &Graph, membership: &[u32], k: usize, resolution: f64) -> f64 {
@@ -212,14 +246,26 @@ struct Proposal {
 
 /// The best community for `v` given the state, or its current one.
 #[inline]
-fn best_move(g: &Graph, nw: &[f64], scale: f64, comm: &[u32], tot: &[f64], v: u32, acc: &mut Acc) -> Proposal {
+fn best_move(
+    g: &Graph,
+    nw: &[f64],
+    scale: f64,
+    comm: &[u32],
+    tot: &[f64],
+    v: u32,
+    acc: &mut Acc,
+) -> Proposal {
     let cv = comm[v as usize];
     for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
         acc.add(comm[u as usize], f64::from(w));
     }
     let k = nw[v as usize] * scale;
     let w_own = acc.get(cv);
-    let mut best = Proposal { target: cv, w_target: w_own, w_own };
+    let mut best = Proposal {
+        target: cv,
+        w_target: w_own,
+        w_own,
+    };
     let mut best_gain = w_own - k * (tot[cv as usize] - nw[v as usize]);
     for &(c, w) in &acc.items {
         if c != cv {
@@ -269,13 +315,16 @@ fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]
             } else {
                 let comm_r: &[u32] = comm;
                 let tot_r: &[f64] = &tot;
-                batch.par_chunks(TASK).zip(props.par_chunks_mut(TASK)).for_each(|(vs, out)| {
-                    pool.with(|acc| {
-                        for (o, &v) in out.iter_mut().zip(vs) {
-                            *o = best_move(g, nw, scale, comm_r, tot_r, v, acc);
-                        }
+                batch
+                    .par_chunks(TASK)
+                    .zip(props.par_chunks_mut(TASK))
+                    .for_each(|(vs, out)| {
+                        pool.with(|acc| {
+                            for (o, &v) in out.iter_mut().zip(vs) {
+                                *o = best_move(g, nw, scale, comm_r, tot_r, v, acc);
+                            }
+                        });
                     });
-                });
             }
             for (&v, p) in batch.iter().zip(props.iter()) {
                 let cv = comm[v as usize];
@@ -287,7 +336,8 @@ fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]
                 // Re-check against the community totals as they are now (earlier moves of this
                 // batch may have changed them).
                 let k = w * scale;
-                let gain = (p.w_target - k * tot[t as usize]) - (p.w_own - k * (tot[cv as usize] - w));
+                let gain =
+                    (p.w_target - k * tot[t as usize]) - (p.w_own - k * (tot[cv as usize] - w));
                 if gain <= 0.0 {
                     continue;
                 }
@@ -304,7 +354,11 @@ fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]
                 }
             }
         }
-        queue = order.iter().copied().filter(|&v| active[v as usize]).collect();
+        queue = order
+            .iter()
+            .copied()
+            .filter(|&v| active[v as usize])
+            .collect();
     }
     moves
 }
@@ -373,7 +427,6 @@ fn refine_one(
     s: &mut RefineScratch,
     refined: &[AtomicU32],
 ) {
-    let len = m.len();
     s.ext.clear();
     s.rtot.clear();
     s.rid.clear();
@@ -393,8 +446,7 @@ fn refine_one(
         s.rid.push(i as u32);
         s.single.push(true);
     }
-    for i in 0..len {
-        let v = m[i];
+    for (i, &v) in m.iter().enumerate() {
         if s.rid[i] != i as u32 || !s.single[i] {
             continue;
         }
@@ -508,7 +560,10 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
     for v in 0..n {
         nw_next[basis[v] as usize] += nw[v];
     }
-    Level { g: Graph::from_parts(Csr::from_parts(offsets, targets), weights, loops), nw: nw_next }
+    Level {
+        g: Graph::from_parts(Csr::from_parts(offsets, targets), weights, loops),
+        nw: nw_next,
+    }
 }
 
 /// Relabels so that every community is connected: each connected part of a community gets its own
@@ -545,7 +600,11 @@ pub fn communities_connected(g: &Graph, membership: &[u32]) -> bool {
     if membership.len() != n {
         return false;
     }
-    let k = membership.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let k = membership
+        .iter()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
     let mut seen_comm = vec![false; k];
     let mut visited = vec![false; n];
     let mut stack = Vec::new();

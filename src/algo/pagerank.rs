@@ -33,7 +33,11 @@ pub struct PageRankReport {
 pub fn pagerank(d: &Digraph, cfg: &PageRankConfig) -> PageRankReport {
     let n = d.node_count();
     if n == 0 {
-        return PageRankReport { scores: Vec::new(), iterations: 0, delta: 0.0 };
+        return PageRankReport {
+            scores: Vec::new(),
+            iterations: 0,
+            delta: 0.0,
+        };
     }
     let nf = n as f64;
     let damp = cfg.damping;
@@ -42,8 +46,11 @@ pub fn pagerank(d: &Digraph, cfg: &PageRankConfig) -> PageRankReport {
     let mut contrib = vec![0f64; n];
     let mut iterations = 0;
     let mut delta = 0.0;
-    let inv_deg: Vec<f64> =
-        d.out_degree.par_iter().map(|&k| if k == 0 { 0.0 } else { 1.0 / f64::from(k) }).collect();
+    let inv_deg: Vec<f64> = d
+        .out_degree
+        .par_iter()
+        .map(|&k| if k == 0 { 0.0 } else { 1.0 / f64::from(k) })
+        .collect();
     while iterations < cfg.max_iterations {
         iterations += 1;
         contrib
@@ -54,20 +61,27 @@ pub fn pagerank(d: &Digraph, cfg: &PageRankConfig) -> PageRankReport {
         let dangling = det_sum(n, |u| if d.out_degree[u] == 0 { scores[u] } else { 0.0 });
         let base = (1.0 - damp) / nf + damp * dangling / nf;
         let in_adj = &d.in_adj;
-        next.par_iter_mut().enumerate().with_min_len(1024).for_each(|(v, x)| {
-            let mut s = 0f64;
-            for &u in in_adj.neighbors(v as u32) {
-                s += contrib[u as usize];
-            }
-            *x = base + damp * s;
-        });
+        next.par_iter_mut()
+            .enumerate()
+            .with_min_len(1024)
+            .for_each(|(v, x)| {
+                let mut s = 0f64;
+                for &u in in_adj.neighbors(v as u32) {
+                    s += contrib[u as usize];
+                }
+                *x = base + damp * s;
+            });
         delta = det_sum(n, |v| (next[v] - scores[v]).abs());
         std::mem::swap(&mut scores, &mut next);
         if cfg.tolerance > 0.0 && delta < cfg.tolerance {
             break;
         }
     }
-    PageRankReport { scores, iterations, delta }
+    PageRankReport {
+        scores,
+        iterations,
+        delta,
+    }
 }
 
 #[cfg(test)]
@@ -75,7 +89,11 @@ mod tests {
     use super::*;
 
     fn cfg() -> PageRankConfig {
-        PageRankConfig { damping: 0.85, max_iterations: 500, tolerance: 1e-10 }
+        PageRankConfig {
+            damping: 0.85,
+            max_iterations: 500,
+            tolerance: 1e-10,
+        }
     }
 
     #[test]
@@ -107,8 +125,15 @@ mod tests {
     fn fixed_iterations_and_thread_independence() {
         let arcs: Vec<(u32, u32)> = (0..200u32).map(|i| (i, (i * 7 + 3) % 200)).collect();
         let d = Digraph::from_arcs(200, &arcs).unwrap();
-        let c = PageRankConfig { damping: 0.85, max_iterations: 20, tolerance: 0.0 };
-        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let c = PageRankConfig {
+            damping: 0.85,
+            max_iterations: 20,
+            tolerance: 0.0,
+        };
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         let a = one.install(|| pagerank(&d, &c));
         let b = pagerank(&d, &c);
         assert_eq!(a.iterations, 20);

@@ -47,7 +47,11 @@ pub(crate) fn modularity_unchecked(g: &Graph, membership: &[u32], resolution: f6
         return 0.0;
     }
     let internal = internal_weight(g, membership);
-    let k = membership.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let k = membership
+        .iter()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
     let mut tot = vec![0f64; k];
     for (v, &c) in membership.iter().enumerate() {
         tot[c as usize] += g.strength(v as u32);
@@ -91,14 +95,21 @@ pub fn nmi(a: &[u32], b: &[u32]) -> Result<f64, QualityError> {
     let cb = counts(b);
     let nf = n as f64;
     let h = |cnt: &[u64]| -> f64 {
-        cnt.iter().filter(|&&c| c > 0).map(|&c| {
-            let p = c as f64 / nf;
-            -p * p.ln()
-        }).sum()
+        cnt.iter()
+            .filter(|&&c| c > 0)
+            .map(|&c| {
+                let p = c as f64 / nf;
+                -p * p.ln()
+            })
+            .sum()
     };
     let ha = h(&ca);
     let hb = h(&cb);
-    let mut pairs: Vec<u64> = a.par_iter().zip(b).map(|(&x, &y)| (u64::from(x) << 32) | u64::from(y)).collect();
+    let mut pairs: Vec<u64> = a
+        .par_iter()
+        .zip(b)
+        .map(|(&x, &y)| (u64::from(x) << 32) | u64::from(y))
+        .collect();
     pairs.par_sort_unstable();
     let mut mi = 0.0;
     let mut i = 0;
@@ -124,7 +135,8 @@ mod tests {
     use super::*;
 
     fn two_triangles() -> Graph {
-        Graph::from_unweighted(6, &[(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)]).unwrap()
+        Graph::from_unweighted(6, &[(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)])
+            .unwrap()
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub(crate) struct Acc {
 
 impl Acc {
     pub(crate) fn new(capacity: usize) -> Acc {
-        Acc { slot: vec![NONE; capacity], items: Vec::new() }
+        Acc {
+            slot: vec![NONE; capacity],
+            items: Vec::new(),
+        }
     }
 
     #[inline]
@@ -61,14 +64,18 @@ pub(crate) struct Pool<T> {
 impl<T> Pool<T> {
     pub(crate) fn new(make: impl Fn() -> T) -> Pool<T> {
         let k = rayon::current_num_threads().max(1);
-        Pool { slots: (0..k).map(|_| Mutex::new(make())).collect() }
+        Pool {
+            slots: (0..k).map(|_| Mutex::new(make())).collect(),
+        }
     }
 
     /// Runs `f` with the calling worker's value. Never called re-entrantly, so the lock is
     /// uncontended except for callers outside the pool.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
-        let mut guard = self.slots[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self.slots[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut guard)
     }
 }

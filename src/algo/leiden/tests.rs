@@ -5,11 +5,21 @@ use super::*;
 use crate::algo::quality::{modularity, nmi};
 
 fn lcfg(seed: u64) -> LeidenConfig {
-    LeidenConfig { quality: Quality::Modularity, resolution: 1.0, seed, iterations: 2, max_levels: 64 }
+    LeidenConfig {
+        quality: Quality::Modularity,
+        resolution: 1.0,
+        seed,
+        iterations: 2,
+        max_levels: 64,
+    }
 }
 
 fn louv(seed: u64) -> LouvainConfig {
-    LouvainConfig { resolution: 1.0, seed, max_levels: 64 }
+    LouvainConfig {
+        resolution: 1.0,
+        seed,
+        max_levels: 64,
+    }
 }
 
 #[test]
@@ -39,9 +49,16 @@ fn resolution_limit_merges_small_cliques_and_high_resolution_splits() {
     // 30 triangles in a ring: at γ = 1 modularity prefers pairs of triangles (resolution limit);
     // above γ = 3.75 every triangle stands alone.
     let (g, truth) = ring_of_cliques(30, 3);
-    let high = LeidenConfig { resolution: 5.0, ..lcfg(2) };
+    let high = LeidenConfig {
+        resolution: 5.0,
+        ..lcfg(2)
+    };
     let p = leiden(&g, &high);
-    assert!((nmi(&p.membership, &truth).unwrap() - 1.0).abs() < 1e-9, "{:?}", p.membership);
+    assert!(
+        (nmi(&p.membership, &truth).unwrap() - 1.0).abs() < 1e-9,
+        "{:?}",
+        p.membership
+    );
     let p = leiden(&g, &lcfg(2));
     assert!(p.community_count < 30);
 }
@@ -49,7 +66,11 @@ fn resolution_limit_merges_small_cliques_and_high_resolution_splits() {
 #[test]
 fn cpm_with_high_threshold_keeps_cliques_only() {
     let (g, truth) = ring_of_cliques(6, 5);
-    let cfg = LeidenConfig { quality: Quality::Cpm, resolution: 0.5, ..lcfg(3) };
+    let cfg = LeidenConfig {
+        quality: Quality::Cpm,
+        resolution: 0.5,
+        ..lcfg(3)
+    };
     let p = leiden(&g, &cfg);
     assert!((nmi(&p.membership, &truth).unwrap() - 1.0).abs() < 1e-9);
     // e_c = 10 per clique, n_c (n_c - 1)/2 = 10 → H = 6 * (10 - 0.5 * 10)
@@ -107,14 +128,23 @@ fn planted(n: u32, k: u32, deg_in: u32, deg_out: u32, seed: u64) -> (Graph, Vec<
             e.push((v, r.gen_range(0..n)));
         }
     }
-    (Graph::from_unweighted(n as usize, &e).unwrap(), (0..n).map(|v| v / size).collect())
+    (
+        Graph::from_unweighted(n as usize, &e).unwrap(),
+        (0..n).map(|v| v / size).collect(),
+    )
 }
 
 #[test]
 fn planted_partition_is_recovered_and_deterministic_across_threads() {
     let (g, truth) = planted(3000, 30, 16, 4, 11);
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let four = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
     let a = one.install(|| leiden(&g, &lcfg(5)));
     let b = four.install(|| leiden(&g, &lcfg(5)));
     assert_eq!(a, b);
