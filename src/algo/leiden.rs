@@ -26,7 +26,7 @@ use crate::snapshot::csr::Csr;
 
 /// Nodes whose moves are proposed against one frozen state. Smaller is closer to sequential local
 /// moving (quality); larger has less synchronisation. Fixed, so results do not depend on threads.
-const BATCH: usize = 4096;
+const BATCH: usize = 16_384;
 /// Proposals computed per parallel task.
 const TASK: usize = 256;
 /// Safety cap on local-moving rounds per level.
@@ -156,7 +156,7 @@ fn run(
             };
             let n = g.node_count();
             let order = permutation(n, &mut rng);
-            let moves = move_nodes(g, nw, scale, &mut comm, &order);
+            let moves = move_nodes(g, nw, scale, &mut comm, &order, MAX_ROUNDS);
             levels += 1;
             level_no += 1;
             any_move |= moves > 0;
@@ -175,9 +175,9 @@ fn run(
             } else {
                 comm.clone()
             };
-            // basis: label of every node of this level in 0..k, by first appearance.
-            let mut basis = basis;
-            let k = relabel_dense(&mut basis);
+            // Number the refined communities community by community, so that the next level's
+            // nodes of one community are adjacent in memory (locality for every later pass).
+            let (basis, k) = renumber_by_community(&basis, &comm, communities);
             if k == n {
                 // Refinement merged nothing: aggregating would not change the graph.
                 clean = false;
@@ -187,7 +187,6 @@ fn run(
             for v in 0..n {
                 next_comm[basis[v] as usize] = comm[v];
             }
-            relabel_dense(&mut next_comm);
             let next = aggregate(g, nw, &basis, k);
             node_to_level
                 .par_iter_mut()
@@ -256,9 +255,14 @@ fn best_move(
     acc: &mut Acc,
 ) -> Proposal {
     let cv = comm[v as usize];
-    for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
-        acc.add(comm[u as usize], f64::from(w));
+    // Gather first: independent loads overlap, instead of a chain of dependent misses.
+    let mut buf = std::mem::take(&mut acc.buf);
+    buf.clear();
+    buf.extend(g.neighbors(v).iter().map(|&u| comm[u as usize]));
+    for (&c, &w) in buf.iter().zip(g.neighbor_weights(v)) {
+        acc.add(c, f64::from(w));
     }
+    acc.buf = buf;
     let k = nw[v as usize] * scale;
     let w_own = acc.get(cv);
     let mut best = Proposal {
@@ -282,7 +286,14 @@ fn best_move(
 }
 
 /// Batched parallel local moving (see the module doc). Returns the number of moves applied.
-fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]) -> usize {
+fn move_nodes(
+    g: &Graph,
+    nw: &[f64],
+    scale: f64,
+    comm: &mut [u32],
+    order: &[u32],
+    max_rounds: usize,
+) -> usize {
     let n = g.node_count();
     // Small graphs run (nearly) sequentially; the batch depends on n only, never on threads.
     let batch_len = (n / 64).clamp(1, BATCH);
@@ -297,7 +308,7 @@ fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]
     let mut queue: Vec<u32> = order.to_vec();
     let mut proposals = vec![Proposal::default(); batch_len];
     let mut moves = 0usize;
-    for _ in 0..MAX_ROUNDS {
+    for _ in 0..max_rounds {
         if queue.is_empty() {
             break;
         }
@@ -361,6 +372,27 @@ fn move_nodes(g: &Graph, nw: &[f64], scale: f64, comm: &mut [u32], order: &[u32]
             .collect();
     }
     moves
+}
+
+/// Renumbers sub-community labels `sub` (arbitrary ids `< n`) to `0..k` so that the sub-communities
+/// of community 0 come first, then those of community 1, and so on.
+fn renumber_by_community(sub: &[u32], comm: &[u32], communities: usize) -> (Vec<u32>, usize) {
+    let n = sub.len();
+    let ident: Vec<u32> = (0..n as u32).collect();
+    let (_, members) = group(comm, communities, &ident);
+    let mut map = vec![u32::MAX; n];
+    let mut k = 0u32;
+    for &v in &members {
+        let r = sub[v as usize] as usize;
+        if map[r] == u32::MAX {
+            map[r] = k;
+            k += 1;
+        }
+    }
+    (
+        sub.par_iter().map(|&r| map[r as usize]).collect(),
+        k as usize,
+    )
 }
 
 /// Per-worker state of the refinement.

@@ -18,6 +18,8 @@ const NONE: u32 = u32::MAX;
 pub(crate) struct Acc {
     slot: Vec<u32>,
     pub(crate) items: Vec<(u32, f64)>,
+    /// Free scratch for callers (e.g. gathered neighbour labels).
+    pub(crate) buf: Vec<u32>,
 }
 
 impl Acc {
@@ -25,6 +27,7 @@ impl Acc {
         Acc {
             slot: vec![NONE; capacity],
             items: Vec::new(),
+            buf: Vec::new(),
         }
     }
 
