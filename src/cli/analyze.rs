@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::algo::bfs::{bfs, k_hop, UNREACHED};
 use crate::algo::components::connected_components;
 use crate::algo::graph::Graph;
 use crate::algo::kcore::core_numbers;
@@ -26,6 +27,8 @@ pub enum AnalyzeAlgo {
     Wcc,
     Kcore,
     Pagerank,
+    /// Full BFS from `--source` (`node depth` lines), or with `--hops K` the K-hop neighbourhood.
+    Bfs,
 }
 
 /// Quality function for Leiden.
@@ -63,6 +66,12 @@ pub struct AnalyzeArgs {
     /// Write `node community` / `node score` lines here (default: none written).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// BFS source node label (default: the node of highest degree).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// With `--algo bfs`: only the neighbourhood within this many hops.
+    #[arg(long)]
+    pub hops: Option<u32>,
     /// Ground truth `node community` file: print the NMI of the result against it.
     #[arg(long)]
     pub truth: Option<PathBuf>,
@@ -167,6 +176,44 @@ fn run_inner(args: &AnalyzeArgs) -> anyhow::Result<()> {
                 t0.elapsed().as_secs_f64()
             );
             Output::Scores(r.scores)
+        }
+        AnalyzeAlgo::Bfs => {
+            let src = match &args.source {
+                Some(label) => (0..el.node_count() as u32)
+                    .find(|&id| el.labels.label(id).to_string() == *label)
+                    .with_context(|| format!("no node labelled {label}"))?,
+                None => (0..g.node_count() as u32)
+                    .max_by_key(|&v| g.neighbors(v).len())
+                    .unwrap_or(0),
+            };
+            let t0 = Instant::now();
+            match args.hops {
+                Some(k) => {
+                    let r = k_hop(g.csr(), &[src], k)?;
+                    eprintln!(
+                        "{k}-hop from {}: {} reached in {:.6} s",
+                        el.labels.label(src),
+                        r.len(),
+                        t0.elapsed().as_secs_f64()
+                    );
+                    let mut depth = vec![UNREACHED; g.node_count()];
+                    for (v, d) in r {
+                        depth[v as usize] = d;
+                    }
+                    Output::Levels(depth)
+                }
+                None => {
+                    let r = bfs(g.csr(), src)?;
+                    eprintln!(
+                        "bfs from {}: {} reached, depth {}, {:.4} s",
+                        el.labels.label(src),
+                        r.reached,
+                        r.max_depth,
+                        t0.elapsed().as_secs_f64()
+                    );
+                    Output::Levels(r.depth)
+                }
+            }
         }
     };
     let t_algo = t.elapsed().as_secs_f64();
@@ -303,6 +350,8 @@ mod tests {
                 passes: 2,
                 iterations: 20,
                 threads: Some(2),
+                source: None,
+                hops: None,
                 out: Some(out.clone()),
                 truth: Some(truth.clone()),
             };
@@ -334,6 +383,8 @@ mod tests {
             passes: 1,
             iterations: 20,
             threads: None,
+            source: None,
+            hops: None,
             out: Some(out.clone()),
             truth: None,
         };
