@@ -16,7 +16,8 @@
 //! * **Aggregation** collapses each (refined) community into one node; the next level starts from the
 //!   unrefined communities.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -304,7 +305,8 @@ fn move_nodes(
         size[comm[v] as usize] += 1;
     }
     let pool = Pool::new(|| Acc::new(n));
-    let mut active = vec![true; n];
+    let active: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(true)).collect();
+    let mut moved: Vec<u32> = Vec::new();
     let mut queue: Vec<u32> = order.to_vec();
     let mut proposals = vec![Proposal::default(); batch_len];
     let mut moves = 0usize;
@@ -313,7 +315,7 @@ fn move_nodes(
             break;
         }
         for &v in &queue {
-            active[v as usize] = false;
+            active[v as usize].store(false, Relaxed);
         }
         for batch in queue.chunks(batch_len) {
             let props = &mut proposals[..batch.len()];
@@ -358,17 +360,25 @@ fn move_nodes(
                 size[t as usize] += 1;
                 comm[v as usize] = t;
                 moves += 1;
+                moved.push(v);
+            }
+            // Wake the neighbours of the moved nodes that sit outside their new community (in
+            // parallel: this is a random-access pass as large as the moves).
+            let comm_r: &[u32] = comm;
+            moved.par_iter().with_min_len(64).for_each(|&v| {
+                let t = comm_r[v as usize];
                 for &u in g.neighbors(v) {
-                    if comm[u as usize] != t {
-                        active[u as usize] = true;
+                    if comm_r[u as usize] != t {
+                        active[u as usize].store(true, Relaxed);
                     }
                 }
-            }
+            });
+            moved.clear();
         }
         queue = order
             .iter()
             .copied()
-            .filter(|&v| active[v as usize])
+            .filter(|&v| active[v as usize].load(Relaxed))
             .collect();
     }
     moves
@@ -551,14 +561,17 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
                     let mut internal = 0.0;
                     for &v in &members[off[a]..off[a + 1]] {
                         lp += g.self_loop(v);
-                        for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
-                            let b = basis[u as usize];
+                        let mut buf = std::mem::take(&mut acc.buf);
+                        buf.clear();
+                        buf.extend(g.neighbors(v).iter().map(|&u| basis[u as usize]));
+                        for (&b, &w) in buf.iter().zip(g.neighbor_weights(v)) {
                             if b as usize == a {
                                 internal += f64::from(w);
                             } else {
                                 acc.add(b, f64::from(w));
                             }
                         }
+                        acc.buf = buf;
                     }
                     acc.items.sort_unstable_by_key(|x| x.0);
                     p.lens.push(acc.items.len());

@@ -6,6 +6,8 @@
 //! among the best, otherwise go to the label with the highest seeded hash, so no label floods the graph
 //! by being the smallest. Only nodes with a changed neighbour are revisited.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
 use rayon::prelude::*;
 
 use super::graph::Graph;
@@ -36,7 +38,8 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
     let salt = mix(cfg.seed ^ 0x6c70_615f_7365_6564);
     let order = permutation(n, &mut rng(cfg.seed));
     let mut label: Vec<u32> = (0..n as u32).collect();
-    let mut active = vec![true; n];
+    let active: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(true)).collect();
+    let mut moved: Vec<u32> = Vec::new();
     let mut queue = order.clone();
     let pool = Pool::new(|| Acc::new(n));
     let batch_len = (n / 64).clamp(1, BATCH);
@@ -46,7 +49,7 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
     while rounds < cfg.max_rounds && !queue.is_empty() {
         rounds += 1;
         for &v in &queue {
-            active[v as usize] = false;
+            active[v as usize].store(false, Relaxed);
         }
         let mut changed = 0usize;
         for batch in queue.chunks(batch_len) {
@@ -68,13 +71,19 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
                 if label[v as usize] != l {
                     label[v as usize] = l;
                     changed += 1;
-                    for &u in g.neighbors(v) {
-                        if label[u as usize] != l {
-                            active[u as usize] = true;
-                        }
-                    }
+                    moved.push(v);
                 }
             }
+            let lab: &[u32] = &label;
+            moved.par_iter().with_min_len(64).for_each(|&v| {
+                let l = lab[v as usize];
+                for &u in g.neighbors(v) {
+                    if lab[u as usize] != l {
+                        active[u as usize].store(true, Relaxed);
+                    }
+                }
+            });
+            moved.clear();
         }
         if changed <= threshold {
             break;
@@ -82,7 +91,7 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
         queue = order
             .iter()
             .copied()
-            .filter(|&v| active[v as usize])
+            .filter(|&v| active[v as usize].load(Relaxed))
             .collect();
     }
     let community_count = relabel_dense(&mut label);
