@@ -2,6 +2,8 @@
 //! FollowTheMoney JSON lines) to normalised records, and records into the store.
 
 pub mod edgelist;
+pub mod import;
+pub mod parse;
 pub mod record;
 pub mod writer;
 
