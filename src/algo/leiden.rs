@@ -1,12 +1,16 @@
 //! Leiden and Louvain community detection (modularity or CPM), parallel and deterministic.
 //!
 //! Both share one engine: local moving, then (Leiden only) refinement, then aggregation, repeated
-//! until no node moves.
+//! until every community is a single node of the current level. Should a run stop earlier (the
+//! level cap, or a refinement that merges nothing), Leiden splits any disconnected community into its
+//! connected parts, which never lowers the quality.
 //!
-//! * **Local moving** visits nodes in a seeded random order, in fixed-size batches. Within a batch the
+//! * **Local moving** visits nodes in a seeded random order, in batches whose size depends on n only
+//!   (n / 64, at most 16,384; one node at a time on small graphs). Within a batch the
 //!   best move of every node is computed in parallel against the community state at the start of the
 //!   batch; the moves are then applied in order, skipping a move whose target community has emptied in
-//!   the meantime (that breaks the swap of two singletons). A node that moves re-activates its
+//!   the meantime (that breaks the swap of two singletons) or whose gain, re-checked against the
+//!   current community totals, is no longer positive. A node that moves re-activates its
 //!   neighbours for the next round; rounds continue until no node is active. Proposals are pure
 //!   functions of the state, so the result depends on the seed but not on the number of threads.
 //! * **Refinement** (Leiden) starts each community again from singletons and merges, greedily, only
