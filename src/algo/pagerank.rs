@@ -43,36 +43,51 @@ pub fn pagerank(d: &Digraph, cfg: &PageRankConfig) -> PageRankReport {
     let damp = cfg.damping;
     let mut scores = vec![1.0 / nf; n];
     let mut next = vec![0f64; n];
-    let mut contrib = vec![0f64; n];
-    let mut iterations = 0;
-    let mut delta = 0.0;
     let inv_deg: Vec<f64> = d
         .out_degree
         .par_iter()
         .map(|&k| if k == 0 { 0.0 } else { 1.0 / f64::from(k) })
         .collect();
+    let mut contrib: Vec<f64> = scores.iter().zip(&inv_deg).map(|(s, i)| s * i).collect();
+    let mut contrib_next = vec![0f64; n];
+    let mut dangling = det_sum(n, |u| if d.out_degree[u] == 0 { scores[u] } else { 0.0 });
+    let mut iterations = 0;
+    let mut delta = 0.0;
+    // One parallel pass per iteration: new scores, next contributions, the L1 change and the
+    // dangling mass together, summed per fixed chunk and then in chunk order (deterministic).
+    const CHUNK: usize = 4096;
     while iterations < cfg.max_iterations {
         iterations += 1;
-        contrib
-            .par_iter_mut()
-            .zip(scores.par_iter().zip(&inv_deg))
-            .with_min_len(4096)
-            .for_each(|(c, (&s, &i))| *c = s * i);
-        let dangling = det_sum(n, |u| if d.out_degree[u] == 0 { scores[u] } else { 0.0 });
         let base = (1.0 - damp) / nf + damp * dangling / nf;
         let in_adj = &d.in_adj;
-        next.par_iter_mut()
+        let (contrib_r, scores_r, inv_r) = (&contrib, &scores, &inv_deg);
+        let parts: Vec<(f64, f64)> = next
+            .par_chunks_mut(CHUNK)
+            .zip(contrib_next.par_chunks_mut(CHUNK))
             .enumerate()
-            .with_min_len(1024)
-            .for_each(|(v, x)| {
-                let mut s = 0f64;
-                for &u in in_adj.neighbors(v as u32) {
-                    s += contrib[u as usize];
+            .map(|(ci, (xs, cs))| {
+                let (mut dl, mut dg) = (0.0, 0.0);
+                for (j, (x, c)) in xs.iter_mut().zip(cs.iter_mut()).enumerate() {
+                    let v = ci * CHUNK + j;
+                    let mut s = 0f64;
+                    for &u in in_adj.neighbors(v as u32) {
+                        s += contrib_r[u as usize];
+                    }
+                    let new = base + damp * s;
+                    dl += (new - scores_r[v]).abs();
+                    if d.out_degree[v] == 0 {
+                        dg += new;
+                    }
+                    *x = new;
+                    *c = new * inv_r[v];
                 }
-                *x = base + damp * s;
-            });
-        delta = det_sum(n, |v| (next[v] - scores[v]).abs());
+                (dl, dg)
+            })
+            .collect();
+        delta = parts.iter().map(|p| p.0).sum();
+        dangling = parts.iter().map(|p| p.1).sum();
         std::mem::swap(&mut scores, &mut next);
+        std::mem::swap(&mut contrib, &mut contrib_next);
         if cfg.tolerance > 0.0 && delta < cfg.tolerance {
             break;
         }
