@@ -1,1 +1,31 @@
-//! algo (under construction)
+//! Graph algorithms: pure functions over in-memory graphs, parallel with rayon, deterministic given
+//! an explicit seed (and, where stated, whatever the number of threads).
+//!
+//! No I/O, no serde, no tokio. Inputs are a [`graph::Graph`] (undirected, weighted, over the shared
+//! [`crate::snapshot::csr::Csr`]) or a bare `Csr`; parameters are `*Config` structs without
+//! `Default`, results are plain structs or vectors indexed by node.
+//!
+//! * communities: [`leiden::leiden`], [`leiden::louvain`], [`lpa::label_propagation`],
+//!   [`components::connected_components`], [`kcore::core_numbers`]
+//! * centrality: [`pagerank::pagerank`], [`centrality::betweenness`], [`centrality::degree`]
+//! * quality: [`quality::modularity`], [`quality::nmi`]
+//! * traversal: [`bfs::bfs`] (direction-optimizing), [`bfs::k_hop`]
+
+pub mod bfs;
+pub mod centrality;
+pub mod components;
+pub mod graph;
+pub mod kcore;
+pub mod leiden;
+pub mod lpa;
+pub mod pagerank;
+pub mod quality;
+mod scratch;
+
+/// Errors of algorithm entry points that take node indices.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AlgoError {
+    #[error("node {node} is out of range (graph has {n} nodes)")]
+    NodeOutOfRange { node: u32, n: usize },
+}

@@ -1,6 +1,7 @@
 //! The command line: the only place `anyhow` lives. Each command parses its arguments, calls the
 //! library, and prints a human table or, with `--json`, one JSON document for scripts.
 
+pub mod analyze;
 mod data;
 pub mod generate;
 
@@ -46,6 +47,8 @@ pub enum Command {
     Check(data::CheckArgs),
     /// Write a demo case (a Ningdu-like compound in a background population) and its truth.json.
     Generate(generate::GenerateArgs),
+    /// Run community detection, components, k-core, PageRank or BFS on a plain edge-list file.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
@@ -74,6 +77,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(a) => data::search(&a),
         Command::Check(a) => data::check(&a),
         Command::Generate(a) => generate::run(&a),
+        Command::Analyze(a) => analyze::run(&a),
     }
 }
 

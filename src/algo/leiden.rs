@@ -1,0 +1,721 @@
+//! Leiden and Louvain community detection (modularity or CPM), parallel and deterministic.
+//!
+//! Both share one engine: local moving, then (Leiden only) refinement, then aggregation, repeated
+//! until every community is a single node of the current level. Should a run stop earlier (the
+//! level cap, or a refinement that merges nothing), Leiden splits any disconnected community into its
+//! connected parts, which never lowers the quality.
+//!
+//! * **Local moving** visits nodes in a seeded random order, in batches whose size depends on n only
+//!   (n / 64, at most 16,384; one node at a time on small graphs). Within a batch the
+//!   best move of every node is computed in parallel against the community state at the start of the
+//!   batch; the moves are then applied in order, skipping a move whose target community has emptied in
+//!   the meantime (that breaks the swap of two singletons) or whose gain, re-checked against the
+//!   current community totals, is no longer positive. A node that moves re-activates its
+//!   neighbours for the next round; rounds continue until no node is active. Proposals are pure
+//!   functions of the state, so the result depends on the seed but not on the number of threads.
+//! * **Refinement** (Leiden) starts each community again from singletons and merges, greedily, only
+//!   well-connected singletons into well-connected sub-communities of the same community, so every
+//!   final community is connected (Traag, Waltman & van Eck 2019). Communities are refined in
+//!   parallel: they are independent.
+//! * **Aggregation** collapses each (refined) community into one node; the next level starts from the
+//!   unrefined communities.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use rayon::prelude::*;
+
+use super::graph::Graph;
+use super::scratch::{permutation, relabel_dense, rng, Acc, Pool};
+use crate::snapshot::csr::Csr;
+
+/// Nodes whose moves are proposed against one frozen state. Smaller is closer to sequential local
+/// moving (quality); larger has less synchronisation. Fixed, so results do not depend on threads.
+const BATCH: usize = 16_384;
+/// Proposals computed per parallel task.
+const TASK: usize = 256;
+/// Safety cap on local-moving rounds per level.
+const MAX_ROUNDS: usize = 200;
+
+/// The quality function optimised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quality {
+    /// Newman–Girvan modularity with a resolution γ: `Q = 1/2m Σ_c (in_c − γ tot_c² / 2m)`.
+    Modularity,
+    /// Constant Potts model: `H = Σ_c (e_c − γ · n_c (n_c − 1) / 2)`, node sizes 1.
+    Cpm,
+}
+
+/// Parameters of [`leiden`].
+#[derive(Clone, Debug)]
+pub struct LeidenConfig {
+    pub quality: Quality,
+    /// γ; 1.0 is standard modularity. For CPM, a density threshold (e.g. 0.01).
+    pub resolution: f64,
+    pub seed: u64,
+    /// Full passes; each pass after the first restarts from the previous result (as leidenalg's
+    /// `n_iterations`). 1 or 2 is usual.
+    pub iterations: usize,
+    /// Cap on aggregation levels per pass.
+    pub max_levels: usize,
+}
+
+/// Parameters of [`louvain`].
+#[derive(Clone, Debug)]
+pub struct LouvainConfig {
+    pub resolution: f64,
+    pub seed: u64,
+    pub max_levels: usize,
+}
+
+/// A partition of the nodes into communities.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partition {
+    /// Community of every node, numbered `0..community_count` in order of first appearance.
+    pub membership: Vec<u32>,
+    pub community_count: usize,
+    /// Value of the optimised quality function on the input graph.
+    pub quality: f64,
+    /// Aggregation levels run (summed over passes).
+    pub levels: usize,
+}
+
+/// Leiden community detection.
+///
+/// Deterministic for a given `seed`, independent of the number of rayon threads. Every community of
+/// the result induces a connected subgraph.
+///
+/// # Complexity
+/// Each local-moving round is O(m) work over the active nodes (dense accumulators, no hashing),
+/// refinement and aggregation are O(m) per level, with O(n + m) extra memory; in practice a few
+/// rounds on the first level dominate and later levels are much smaller.
+pub fn leiden(g: &Graph, cfg: &LeidenConfig) -> Partition {
+    run(
+        g,
+        cfg.quality,
+        cfg.resolution,
+        cfg.seed,
+        true,
+        cfg.iterations.max(1),
+        cfg.max_levels,
+    )
+}
+
+/// Louvain community detection (modularity): local moving and aggregation, no refinement, so a
+/// community may be disconnected.
+///
+/// # Complexity
+/// As [`leiden`], without the refinement phase.
+pub fn louvain(g: &Graph, cfg: &LouvainConfig) -> Partition {
+    run(
+        g,
+        Quality::Modularity,
+        cfg.resolution,
+        cfg.seed,
+        false,
+        1,
+        cfg.max_levels,
+    )
+}
+
+/// The current level: a graph plus node weights (strength for modularity, size for CPM).
+struct Level {
+    g: Graph,
+    nw: Vec<f64>,
+}
+
+fn run(
+    g0: &Graph,
+    quality: Quality,
+    resolution: f64,
+    seed: u64,
+    refine_on: bool,
+    iterations: usize,
+    max_levels: usize,
+) -> Partition {
+    let n0 = g0.node_count();
+    let nw0: Vec<f64> = match quality {
+        Quality::Modularity => g0.strengths().to_vec(),
+        Quality::Cpm => vec![1.0; n0],
+    };
+    let scale = match quality {
+        Quality::Modularity if g0.total_weight() > 0.0 => resolution / (2.0 * g0.total_weight()),
+        Quality::Modularity => 0.0,
+        Quality::Cpm => resolution,
+    };
+    let mut rng = rng(seed);
+    let mut membership: Vec<u32> = (0..n0 as u32).collect();
+    let mut levels = 0usize;
+    for _ in 0..iterations {
+        // Level 0 works on the input graph itself; later levels own their aggregated graph.
+        let mut owned: Option<Level> = None;
+        let mut node_to_level: Vec<u32> = (0..n0 as u32).collect();
+        let mut comm = membership.clone();
+        let mut level_no = 0usize;
+        let mut any_move = false;
+        let mut clean = refine_on;
+        loop {
+            let (g, nw) = match &owned {
+                Some(l) => (&l.g, &l.nw[..]),
+                None => (g0, &nw0[..]),
+            };
+            let n = g.node_count();
+            let order = permutation(n, &mut rng);
+            let moves = move_nodes(g, nw, scale, &mut comm, &order, MAX_ROUNDS);
+            levels += 1;
+            level_no += 1;
+            any_move |= moves > 0;
+            // Done when every community is a single node of this level (Traag et al., Alg. A.2):
+            // each such node is a refined, hence connected, community.
+            let communities = relabel_dense(&mut comm);
+            if communities == n {
+                break;
+            }
+            if level_no >= max_levels.max(1) {
+                clean = false;
+                break;
+            }
+            let basis = if refine_on {
+                refine(g, nw, scale, &comm, &order)
+            } else {
+                comm.clone()
+            };
+            // Number the refined communities community by community, so that the next level's
+            // nodes of one community are adjacent in memory (locality for every later pass).
+            let (basis, k) = renumber_by_community(&basis, &comm, communities);
+            if k == n {
+                // Refinement merged nothing: aggregating would not change the graph.
+                clean = false;
+                break;
+            }
+            let mut next_comm = vec![0u32; k];
+            for v in 0..n {
+                next_comm[basis[v] as usize] = comm[v];
+            }
+            let next = aggregate(g, nw, &basis, k);
+            node_to_level
+                .par_iter_mut()
+                .for_each(|x| *x = basis[*x as usize]);
+            comm = next_comm;
+            owned = Some(next);
+        }
+        let mut m: Vec<u32> = node_to_level
+            .par_iter()
+            .map(|&x| comm[x as usize])
+            .collect();
+        if refine_on && !clean {
+            // Guarantee connected communities even when stopped early: splitting a disconnected
+            // community into its parts never lowers the quality (no edges run between them).
+            m = split_disconnected(g0, &m);
+        }
+        relabel_dense(&mut m);
+        membership = m;
+        if !any_move {
+            break;
+        }
+    }
+    let community_count = membership
+        .iter()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let q = match quality {
+        Quality::Modularity => super::quality::modularity_unchecked(g0, &membership, resolution),
+        Quality::Cpm => cpm_value(g0, &membership, community_count, resolution),
+    };
+    Partition {
+        membership,
+        community_count,
+        quality: q,
+        levels,
+    }
+}
+
+fn cpm_value(g: &Graph, membership: &[u32], k: usize, resolution: f64) -> f64 {
+    let internal = super::quality::internal_weight(g, membership);
+    let mut sizes = vec![0f64; k];
+    for &c in membership {
+        sizes[c as usize] += 1.0;
+    }
+    internal - resolution * sizes.iter().map(|s| s * (s - 1.0) / 2.0).sum::<f64>()
+}
+
+/// A proposed move: target community and the edge weight from the node to it and to its own.
+#[derive(Clone, Copy, Default)]
+struct Proposal {
+    target: u32,
+    w_target: f64,
+    w_own: f64,
+}
+
+/// The best community for `v` given the state, or its current one.
+#[inline]
+fn best_move(
+    g: &Graph,
+    nw: &[f64],
+    scale: f64,
+    comm: &[u32],
+    tot: &[f64],
+    v: u32,
+    acc: &mut Acc,
+) -> Proposal {
+    let cv = comm[v as usize];
+    // Gather first: independent loads overlap, instead of a chain of dependent misses.
+    let mut buf = std::mem::take(&mut acc.buf);
+    buf.clear();
+    buf.extend(g.neighbors(v).iter().map(|&u| comm[u as usize]));
+    for (&c, &w) in buf.iter().zip(g.neighbor_weights(v)) {
+        acc.add(c, f64::from(w));
+    }
+    acc.buf = buf;
+    let k = nw[v as usize] * scale;
+    let w_own = acc.get(cv);
+    let mut best = Proposal {
+        target: cv,
+        w_target: w_own,
+        w_own,
+    };
+    let mut best_gain = w_own - k * (tot[cv as usize] - nw[v as usize]);
+    for &(c, w) in &acc.items {
+        if c != cv {
+            let gain = w - k * tot[c as usize];
+            if gain > best_gain {
+                best_gain = gain;
+                best.target = c;
+                best.w_target = w;
+            }
+        }
+    }
+    acc.clear();
+    best
+}
+
+/// Batched parallel local moving (see the module doc). Returns the number of moves applied.
+fn move_nodes(
+    g: &Graph,
+    nw: &[f64],
+    scale: f64,
+    comm: &mut [u32],
+    order: &[u32],
+    max_rounds: usize,
+) -> usize {
+    let n = g.node_count();
+    // Small graphs run (nearly) sequentially; the batch depends on n only, never on threads.
+    let batch_len = (n / 64).clamp(1, BATCH);
+    let mut tot = vec![0f64; n];
+    let mut size = vec![0u32; n];
+    for v in 0..n {
+        tot[comm[v] as usize] += nw[v];
+        size[comm[v] as usize] += 1;
+    }
+    let pool = Pool::new(|| Acc::new(n));
+    let active: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(true)).collect();
+    let mut moved: Vec<u32> = Vec::new();
+    let mut queue: Vec<u32> = order.to_vec();
+    let mut proposals = vec![Proposal::default(); batch_len];
+    let mut moves = 0usize;
+    for _ in 0..max_rounds {
+        if queue.is_empty() {
+            break;
+        }
+        for &v in &queue {
+            active[v as usize].store(false, Relaxed);
+        }
+        for batch in queue.chunks(batch_len) {
+            let props = &mut proposals[..batch.len()];
+            if batch.len() < TASK {
+                pool.with(|acc| {
+                    for (o, &v) in props.iter_mut().zip(batch) {
+                        *o = best_move(g, nw, scale, comm, &tot, v, acc);
+                    }
+                });
+            } else {
+                let comm_r: &[u32] = comm;
+                let tot_r: &[f64] = &tot;
+                batch
+                    .par_chunks(TASK)
+                    .zip(props.par_chunks_mut(TASK))
+                    .for_each(|(vs, out)| {
+                        pool.with(|acc| {
+                            for (o, &v) in out.iter_mut().zip(vs) {
+                                *o = best_move(g, nw, scale, comm_r, tot_r, v, acc);
+                            }
+                        });
+                    });
+            }
+            for (&v, p) in batch.iter().zip(props.iter()) {
+                let cv = comm[v as usize];
+                let t = p.target;
+                if t == cv || size[t as usize] == 0 {
+                    continue;
+                }
+                let w = nw[v as usize];
+                // Re-check against the community totals as they are now (earlier moves of this
+                // batch may have changed them).
+                let k = w * scale;
+                let gain =
+                    (p.w_target - k * tot[t as usize]) - (p.w_own - k * (tot[cv as usize] - w));
+                if gain <= 0.0 {
+                    continue;
+                }
+                tot[cv as usize] -= w;
+                size[cv as usize] -= 1;
+                tot[t as usize] += w;
+                size[t as usize] += 1;
+                comm[v as usize] = t;
+                moves += 1;
+                moved.push(v);
+            }
+            // Wake the neighbours of the moved nodes that sit outside their new community (in
+            // parallel: this is a random-access pass as large as the moves).
+            let comm_r: &[u32] = comm;
+            moved.par_iter().with_min_len(64).for_each(|&v| {
+                let t = comm_r[v as usize];
+                for &u in g.neighbors(v) {
+                    if comm_r[u as usize] != t {
+                        active[u as usize].store(true, Relaxed);
+                    }
+                }
+            });
+            moved.clear();
+        }
+        queue = order
+            .iter()
+            .copied()
+            .filter(|&v| active[v as usize].load(Relaxed))
+            .collect();
+    }
+    moves
+}
+
+/// Renumbers sub-community labels `sub` (arbitrary ids `< n`) to `0..k` so that the sub-communities
+/// of community 0 come first, then those of community 1, and so on.
+fn renumber_by_community(sub: &[u32], comm: &[u32], communities: usize) -> (Vec<u32>, usize) {
+    let n = sub.len();
+    let ident: Vec<u32> = (0..n as u32).collect();
+    let (_, members) = group(comm, communities, &ident);
+    let mut map = vec![u32::MAX; n];
+    let mut k = 0u32;
+    for &v in &members {
+        let r = sub[v as usize] as usize;
+        if map[r] == u32::MAX {
+            map[r] = k;
+            k += 1;
+        }
+    }
+    (
+        sub.par_iter().map(|&r| map[r as usize]).collect(),
+        k as usize,
+    )
+}
+
+/// Per-worker state of the refinement.
+struct RefineScratch {
+    local: Vec<u32>,
+    acc: Acc,
+    ext: Vec<f64>,
+    rtot: Vec<f64>,
+    rid: Vec<u32>,
+    single: Vec<bool>,
+}
+
+/// Groups `0..n` by `label` (labels `< k`), keeping the order of `order` inside each group.
+fn group(label: &[u32], k: usize, order: &[u32]) -> (Vec<usize>, Vec<u32>) {
+    let mut off = vec![0usize; k + 1];
+    for &l in label {
+        off[l as usize + 1] += 1;
+    }
+    for i in 0..k {
+        off[i + 1] += off[i];
+    }
+    let mut cur = off.clone();
+    let mut members = vec![0u32; label.len()];
+    for &v in order {
+        let c = &mut cur[label[v as usize] as usize];
+        members[*c] = v;
+        *c += 1;
+    }
+    (off, members)
+}
+
+/// Leiden refinement: returns for every node the id (a node id) of its refined sub-community.
+fn refine(g: &Graph, nw: &[f64], scale: f64, comm: &[u32], order: &[u32]) -> Vec<u32> {
+    let n = g.node_count();
+    let k = comm.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let (off, members) = group(comm, k, order);
+    let refined: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
+    let pool = Pool::new(|| RefineScratch {
+        local: vec![0; n],
+        acc: Acc::new(n),
+        ext: Vec::new(),
+        rtot: Vec::new(),
+        rid: Vec::new(),
+        single: Vec::new(),
+    });
+    (0..k).into_par_iter().with_min_len(64).for_each(|c| {
+        let m = &members[off[c]..off[c + 1]];
+        if m.len() < 2 {
+            return;
+        }
+        pool.with(|s| refine_one(g, nw, scale, comm, c as u32, m, s, &refined));
+    });
+    refined.into_iter().map(AtomicU32::into_inner).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn refine_one(
+    g: &Graph,
+    nw: &[f64],
+    scale: f64,
+    comm: &[u32],
+    c: u32,
+    m: &[u32],
+    s: &mut RefineScratch,
+    refined: &[AtomicU32],
+) {
+    s.ext.clear();
+    s.rtot.clear();
+    s.rid.clear();
+    s.single.clear();
+    let mut tot_c = 0.0;
+    for (i, &v) in m.iter().enumerate() {
+        s.local[v as usize] = i as u32;
+        tot_c += nw[v as usize];
+        let mut e = 0.0;
+        for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
+            if comm[u as usize] == c {
+                e += f64::from(w);
+            }
+        }
+        s.ext.push(e);
+        s.rtot.push(nw[v as usize]);
+        s.rid.push(i as u32);
+        s.single.push(true);
+    }
+    for (i, &v) in m.iter().enumerate() {
+        if s.rid[i] != i as u32 || !s.single[i] {
+            continue;
+        }
+        let nv = nw[v as usize];
+        if s.ext[i] < scale * nv * (tot_c - nv) {
+            continue;
+        }
+        for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
+            if comm[u as usize] == c {
+                let r = s.rid[s.local[u as usize] as usize];
+                s.acc.add(r, f64::from(w));
+            }
+        }
+        let mut best = u32::MAX;
+        let mut best_gain = 0.0;
+        for &(r, w) in &s.acc.items {
+            let ri = r as usize;
+            if r == i as u32 || s.ext[ri] < scale * s.rtot[ri] * (tot_c - s.rtot[ri]) {
+                continue;
+            }
+            let gain = w - scale * nv * s.rtot[ri];
+            if gain > best_gain {
+                best_gain = gain;
+                best = r;
+            }
+        }
+        if best != u32::MAX {
+            let b = best as usize;
+            let w_vb = s.acc.get(best);
+            s.rid[i] = best;
+            s.rtot[b] += nv;
+            s.ext[b] = s.ext[b] + s.ext[i] - 2.0 * w_vb;
+            s.single[b] = false;
+            s.single[i] = false;
+        }
+        s.acc.clear();
+    }
+    for (i, &v) in m.iter().enumerate() {
+        refined[v as usize].store(m[s.rid[i] as usize], Ordering::Relaxed);
+    }
+}
+
+/// Collapses each group of `basis` (labels `0..k`) into one node.
+fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
+    let n = g.node_count();
+    let ident: Vec<u32> = (0..n as u32).collect();
+    let (off, members) = group(basis, k, &ident);
+    let pool = Pool::new(|| Acc::new(k));
+    const CHUNK: usize = 1024;
+    struct Part {
+        lens: Vec<usize>,
+        targets: Vec<u32>,
+        weights: Vec<f32>,
+        loops: Vec<f64>,
+    }
+    let parts: Vec<Part> = (0..k.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|ch| {
+            pool.with(|acc| {
+                let lo = ch * CHUNK;
+                let hi = ((ch + 1) * CHUNK).min(k);
+                let mut p = Part {
+                    lens: Vec::with_capacity(hi - lo),
+                    targets: Vec::new(),
+                    weights: Vec::new(),
+                    loops: Vec::with_capacity(hi - lo),
+                };
+                for a in lo..hi {
+                    let mut lp = 0.0;
+                    let mut internal = 0.0;
+                    for &v in &members[off[a]..off[a + 1]] {
+                        lp += g.self_loop(v);
+                        let mut buf = std::mem::take(&mut acc.buf);
+                        buf.clear();
+                        buf.extend(g.neighbors(v).iter().map(|&u| basis[u as usize]));
+                        for (&b, &w) in buf.iter().zip(g.neighbor_weights(v)) {
+                            if b as usize == a {
+                                internal += f64::from(w);
+                            } else {
+                                acc.add(b, f64::from(w));
+                            }
+                        }
+                        acc.buf = buf;
+                    }
+                    acc.items.sort_unstable_by_key(|x| x.0);
+                    p.lens.push(acc.items.len());
+                    for &(b, w) in &acc.items {
+                        p.targets.push(b);
+                        p.weights.push(w as f32);
+                    }
+                    p.loops.push(lp + internal / 2.0);
+                    acc.clear();
+                }
+                p
+            })
+        })
+        .collect();
+    let mut offsets = Vec::with_capacity(k + 1);
+    offsets.push(0usize);
+    let total: usize = parts.iter().map(|p| p.targets.len()).sum();
+    let mut targets = Vec::with_capacity(total);
+    let mut weights = Vec::with_capacity(total);
+    let mut loops = Vec::with_capacity(k);
+    for p in parts {
+        for l in p.lens {
+            let last = offsets[offsets.len() - 1];
+            offsets.push(last + l);
+        }
+        targets.extend_from_slice(&p.targets);
+        weights.extend_from_slice(&p.weights);
+        loops.extend_from_slice(&p.loops);
+    }
+    let mut nw_next = vec![0f64; k];
+    for v in 0..n {
+        nw_next[basis[v] as usize] += nw[v];
+    }
+    Level {
+        g: Graph::from_parts(Csr::from_parts(offsets, targets), weights, loops),
+        nw: nw_next,
+    }
+}
+
+/// Relabels so that every community is connected: each connected part of a community gets its own
+/// label (labels are the smallest node of each part).
+fn split_disconnected(g: &Graph, membership: &[u32]) -> Vec<u32> {
+    let n = g.node_count();
+    let mut out = vec![u32::MAX; n];
+    let mut stack = Vec::new();
+    for s in 0..n {
+        if out[s] != u32::MAX {
+            continue;
+        }
+        let c = membership[s];
+        out[s] = s as u32;
+        stack.push(s as u32);
+        while let Some(v) = stack.pop() {
+            for &u in g.neighbors(v) {
+                if out[u as usize] == u32::MAX && membership[u as usize] == c {
+                    out[u as usize] = s as u32;
+                    stack.push(u);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether every community of `membership` induces a connected subgraph of `g`.
+///
+/// # Complexity
+/// O(n + m).
+pub fn communities_connected(g: &Graph, membership: &[u32]) -> bool {
+    let n = g.node_count();
+    if membership.len() != n {
+        return false;
+    }
+    let k = membership
+        .iter()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut seen_comm = vec![false; k];
+    let mut visited = vec![false; n];
+    let mut stack = Vec::new();
+    for s in 0..n {
+        if visited[s] {
+            continue;
+        }
+        let c = membership[s];
+        if seen_comm[c as usize] {
+            return false;
+        }
+        seen_comm[c as usize] = true;
+        visited[s] = true;
+        stack.push(s as u32);
+        while let Some(v) = stack.pop() {
+            for &u in g.neighbors(v) {
+                if !visited[u as usize] && membership[u as usize] == c {
+                    visited[u as usize] = true;
+                    stack.push(u);
+                }
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Hand-made graphs shared by the tests of the community algorithms.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::Graph;
+
+    /// Two k-cliques, nodes `0..k` and `k..2k`, joined by the bridge `(k-1, k)`.
+    pub(crate) fn cliques_with_bridge(k: u32) -> Graph {
+        let mut e = Vec::new();
+        for base in [0, k] {
+            for i in 0..k {
+                for j in i + 1..k {
+                    e.push((base + i, base + j));
+                }
+            }
+        }
+        e.push((k - 1, k));
+        Graph::from_unweighted(2 * k as usize, &e).unwrap()
+    }
+
+    /// `c` cliques of size `k` in a ring (last node of clique i to first node of clique i+1), and
+    /// the planted membership.
+    pub(crate) fn ring_of_cliques(c: u32, k: u32) -> (Graph, Vec<u32>) {
+        let mut e = Vec::new();
+        for q in 0..c {
+            let b = q * k;
+            for i in 0..k {
+                for j in i + 1..k {
+                    e.push((b + i, b + j));
+                }
+            }
+            e.push((b + k - 1, ((q + 1) % c) * k));
+        }
+        let truth = (0..c * k).map(|v| v / k).collect();
+        (Graph::from_unweighted((c * k) as usize, &e).unwrap(), truth)
+    }
+}

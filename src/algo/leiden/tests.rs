@@ -1,0 +1,191 @@
+use proptest::prelude::*;
+
+use super::tests_support::{cliques_with_bridge, ring_of_cliques};
+use super::*;
+use crate::algo::quality::{modularity, nmi};
+
+fn lcfg(seed: u64) -> LeidenConfig {
+    LeidenConfig {
+        quality: Quality::Modularity,
+        resolution: 1.0,
+        seed,
+        iterations: 2,
+        max_levels: 64,
+    }
+}
+
+fn louv(seed: u64) -> LouvainConfig {
+    LouvainConfig {
+        resolution: 1.0,
+        seed,
+        max_levels: 64,
+    }
+}
+
+#[test]
+fn two_cliques_joined_by_a_bridge() {
+    let g = cliques_with_bridge(5);
+    for p in [leiden(&g, &lcfg(1)), louvain(&g, &louv(1))] {
+        assert_eq!(p.community_count, 2);
+        assert!(p.membership[..5].iter().all(|&c| c == p.membership[0]));
+        assert!(p.membership[5..].iter().all(|&c| c == p.membership[5]));
+        let q = modularity(&g, &p.membership, 1.0).unwrap();
+        assert!((q - p.quality).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn ring_of_cliques_recovers_every_clique() {
+    let (g, truth) = ring_of_cliques(20, 5);
+    let p = leiden(&g, &lcfg(7));
+    assert_eq!(p.community_count, 20);
+    assert!((nmi(&p.membership, &truth).unwrap() - 1.0).abs() < 1e-9);
+    let p = louvain(&g, &louv(7));
+    assert!((nmi(&p.membership, &truth).unwrap() - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn resolution_limit_merges_small_cliques_and_high_resolution_splits() {
+    // 30 triangles in a ring: at γ = 1 modularity prefers pairs of triangles (resolution limit);
+    // above γ = 3.75 every triangle stands alone.
+    let (g, truth) = ring_of_cliques(30, 3);
+    let high = LeidenConfig {
+        resolution: 5.0,
+        ..lcfg(2)
+    };
+    let p = leiden(&g, &high);
+    assert!(
+        (nmi(&p.membership, &truth).unwrap() - 1.0).abs() < 1e-9,
+        "{:?}",
+        p.membership
+    );
+    let p = leiden(&g, &lcfg(2));
+    assert!(p.community_count < 30);
+}
+
+#[test]
+fn cpm_with_high_threshold_keeps_cliques_only() {
+    let (g, truth) = ring_of_cliques(6, 5);
+    let cfg = LeidenConfig {
+        quality: Quality::Cpm,
+        resolution: 0.5,
+        ..lcfg(3)
+    };
+    let p = leiden(&g, &cfg);
+    assert!((nmi(&p.membership, &truth).unwrap() - 1.0).abs() < 1e-9);
+    // e_c = 10 per clique, n_c (n_c - 1)/2 = 10 → H = 6 * (10 - 0.5 * 10)
+    assert!((p.quality - 30.0).abs() < 1e-9, "{}", p.quality);
+}
+
+#[test]
+fn star_and_disconnected_parts() {
+    // a star 0..6, a triangle 7..10, two isolated nodes 10 and 11
+    let mut e: Vec<(u32, u32)> = (1..6).map(|l| (0, l)).collect();
+    e.extend([(6, 7), (7, 8), (6, 8)]);
+    let g = Graph::from_unweighted(11, &e).unwrap();
+    let p = leiden(&g, &lcfg(4));
+    assert_eq!(p.membership.len(), 11);
+    assert!(p.membership[..6].iter().all(|&c| c == p.membership[0]));
+    assert!(p.membership[6..9].iter().all(|&c| c == p.membership[6]));
+    assert_ne!(p.membership[0], p.membership[6]);
+    assert_ne!(p.membership[9], p.membership[10]);
+    assert!(communities_connected(&g, &p.membership));
+}
+
+#[test]
+fn empty_and_edgeless() {
+    let g = Graph::from_edges(0, &[]).unwrap();
+    assert_eq!(leiden(&g, &lcfg(1)).community_count, 0);
+    let g = Graph::from_edges(3, &[]).unwrap();
+    let p = leiden(&g, &lcfg(1));
+    assert_eq!(p.community_count, 3);
+    assert_eq!(p.quality, 0.0);
+}
+
+#[test]
+fn self_loops_and_weights() {
+    // Heavy loops on two nodes joined by a light edge: keep them apart.
+    let g = Graph::from_edges(2, &[(0, 0, 10.0), (1, 1, 10.0), (0, 1, 0.1)]).unwrap();
+    let p = leiden(&g, &lcfg(1));
+    assert_eq!(p.community_count, 2);
+    // A weighted path: the heavy pairs stay together.
+    let g = Graph::from_edges(4, &[(0, 1, 5.0), (1, 2, 0.1), (2, 3, 5.0)]).unwrap();
+    let p = leiden(&g, &lcfg(1));
+    assert_eq!(p.membership, vec![0, 0, 1, 1]);
+}
+
+fn planted(n: u32, k: u32, deg_in: u32, deg_out: u32, seed: u64) -> (Graph, Vec<u32>) {
+    use rand::Rng;
+    let mut r = crate::algo::scratch::rng(seed);
+    let size = n / k;
+    let mut e = Vec::new();
+    for v in 0..n {
+        let c = v / size;
+        for _ in 0..deg_in / 2 {
+            e.push((v, c * size + r.gen_range(0..size)));
+        }
+        for _ in 0..deg_out / 2 {
+            e.push((v, r.gen_range(0..n)));
+        }
+    }
+    (
+        Graph::from_unweighted(n as usize, &e).unwrap(),
+        (0..n).map(|v| v / size).collect(),
+    )
+}
+
+#[test]
+fn planted_partition_is_recovered_and_deterministic_across_threads() {
+    let (g, truth) = planted(3000, 30, 16, 4, 11);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let four = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    let a = one.install(|| leiden(&g, &lcfg(5)));
+    let b = four.install(|| leiden(&g, &lcfg(5)));
+    assert_eq!(a, b);
+    assert!(nmi(&a.membership, &truth).unwrap() > 0.95);
+    assert!(communities_connected(&g, &a.membership));
+    let c = one.install(|| louvain(&g, &louv(5)));
+    let d = four.install(|| louvain(&g, &louv(5)));
+    assert_eq!(c, d);
+    assert!(nmi(&c.membership, &truth).unwrap() > 0.95);
+    let e = leiden(&g, &lcfg(6));
+    assert!(nmi(&e.membership, &truth).unwrap() > 0.95);
+}
+
+fn arb_graph() -> impl Strategy<Value = Graph> {
+    (1usize..80).prop_flat_map(|n| {
+        proptest::collection::vec((0..n as u32, 0..n as u32, 0.1f32..3.0), 0..300)
+            .prop_map(move |e| Graph::from_edges(n, &e).unwrap())
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn leiden_invariants(g in arb_graph(), seed in 0u64..1000) {
+        let p = leiden(&g, &lcfg(seed));
+        prop_assert_eq!(p.membership.len(), g.node_count());
+        prop_assert!(p.membership.iter().all(|&c| (c as usize) < p.community_count));
+        prop_assert!(communities_connected(&g, &p.membership));
+        let q = modularity(&g, &p.membership, 1.0).unwrap();
+        prop_assert!((-0.5..=1.0).contains(&q));
+        prop_assert!((q - p.quality).abs() < 1e-9);
+        // Never worse than all singletons.
+        let single: Vec<u32> = (0..g.node_count() as u32).collect();
+        prop_assert!(q >= modularity(&g, &single, 1.0).unwrap() - 1e-9);
+    }
+
+    #[test]
+    fn louvain_covers_all_nodes(g in arb_graph(), seed in 0u64..1000) {
+        let p = louvain(&g, &louv(seed));
+        prop_assert_eq!(p.membership.len(), g.node_count());
+        let q = modularity(&g, &p.membership, 1.0).unwrap();
+        prop_assert!((-0.5..=1.0).contains(&q));
+    }
+}
