@@ -351,6 +351,10 @@ impl fmt::Display for EntityRef {
     }
 }
 
+/// The persistent id of an entity in the store, allocated densely from 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntityId(pub u64);
+
 /// Money in fen (1/100 yuan), exact.
 pub type Fen = i64;
 

@@ -1,1 +1,0 @@
-//! Identifiers (placeholder)

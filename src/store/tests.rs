@@ -1,0 +1,230 @@
+//! One conformance suite, run against both backends.
+
+use super::*;
+
+fn rocks() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    (dir, s)
+}
+
+fn link(src: u64, kind: LinkKind, dst: u64) -> LinkKey {
+    LinkKey {
+        src: EntityId(src),
+        kind,
+        dst: EntityId(dst),
+    }
+}
+
+fn suite(store: &Store) {
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mut b = Batch::default();
+    let mut rec = EntityRecord::new(
+        EntityKind::Person,
+        "11010519491231002X".into(),
+        Flags::default(),
+    );
+    rec.label = Some("张三".into());
+    rec.roles.insert_name("returnee");
+    rec.statuses.push((Status::Returned, 1_700_000_000));
+    b.put_entity(EntityId(1), &rec);
+    b.put_ident(EntityKind::Person, "11010519491231002X", EntityId(1));
+    b.put_entity(
+        EntityId(2),
+        &EntityRecord::new(EntityKind::Phone, "+8613800138000".into(), Flags::default()),
+    );
+    b.put_ident(EntityKind::Phone, "+8613800138000", EntityId(2));
+    let l = link(2, LinkKind::CALL, 1);
+    let mut agg = LinkAgg::default();
+    agg.add(60, Some(-5));
+    agg.add(30, Some(100));
+    b.put_link(&l, &agg);
+    b.put_link(&link(1, LinkKind::OWNS, 2), &LinkAgg::default());
+    let ev = Evidence {
+        key: EvidenceKey {
+            link: l,
+            time: Some(-5),
+            disc: 7,
+        },
+        value: 60,
+        source: SourceId(1),
+        line: 12,
+        record_id: Some("TX1".into()),
+        detail: None,
+    };
+    let ev2 = Evidence {
+        key: EvidenceKey {
+            link: l,
+            time: None,
+            disc: 0,
+        },
+        ..ev.clone()
+    };
+    b.put_evidence(&ev);
+    b.put_evidence(&ev2);
+    b.put_source(
+        SourceId(1),
+        &SourceRecord {
+            file: "calls.csv".into(),
+            label: Some("移动".into()),
+        },
+    );
+    b.put_link_kind("met_in_hotel", LinkKind(1000));
+    let mut stats = Stats::default();
+    stats.entities.insert(EntityKind::Person, 1);
+    stats.links.insert(LinkKind::CALL, 1);
+    b.put_counters(3, 2, 1001, &stats);
+    b.put_doc("casemaps", "a", b"{}");
+    store.write(b).unwrap();
+
+    assert_eq!(store.entity(EntityId(1)).unwrap(), Some(rec));
+    assert_eq!(
+        store.lookup(EntityKind::Phone, "+8613800138000").unwrap(),
+        Some(EntityId(2))
+    );
+    assert_eq!(store.lookup(EntityKind::Phone, "+86138").unwrap(), None);
+    assert_eq!(store.stats().unwrap(), stats);
+    assert_eq!(
+        store.counters().unwrap(),
+        Counters {
+            next_entity: 3,
+            next_source: 2,
+            next_kind: 1001
+        }
+    );
+    let outs = store.links_of(EntityId(2), Direction::Out, 10).unwrap();
+    assert_eq!(outs, vec![(l, agg)]);
+    let ins = store.links_of(EntityId(1), Direction::In, 10).unwrap();
+    assert_eq!(ins, vec![(l, agg)]);
+    assert_eq!(
+        store.links_many(&[l, link(9, LinkKind::CALL, 1)]).unwrap(),
+        vec![Some(agg), None]
+    );
+    // evidence comes back in time order, an unknown time first
+    assert_eq!(
+        store.evidence(&l, 10).unwrap(),
+        vec![ev2.clone(), ev.clone()]
+    );
+    assert_eq!(
+        store
+            .evidence_exists(&[ev.key, EvidenceKey { disc: 8, ..ev.key }])
+            .unwrap(),
+        vec![true, false]
+    );
+    assert_eq!(
+        store.source_id("calls.csv", Some("移动")).unwrap(),
+        Some(SourceId(1))
+    );
+    assert_eq!(
+        store.source(SourceId(1)).unwrap().unwrap().file,
+        "calls.csv"
+    );
+    assert_eq!(
+        store.custom_link_kind("met_in_hotel").unwrap(),
+        Some(LinkKind(1000))
+    );
+    assert_eq!(
+        store.link_kind_name(LinkKind(1000)).unwrap(),
+        "met_in_hotel"
+    );
+    assert_eq!(store.link_kind_name(LinkKind::CALL).unwrap(), "call");
+    let mut seen = Vec::new();
+    store
+        .scan_links(EntityId(0), EntityId(u64::MAX), |k, _| seen.push(k))
+        .unwrap();
+    assert_eq!(seen, vec![link(1, LinkKind::OWNS, 2), l]);
+    let mut ents = Vec::new();
+    store
+        .scan_entities(EntityId(2), EntityId(10), |id, _| ents.push(id))
+        .unwrap();
+    assert_eq!(ents, vec![EntityId(2)]);
+    assert_eq!(
+        store.scan_docs("casemaps").unwrap(),
+        vec![("a".to_string(), b"{}".to_vec())]
+    );
+    assert!(store.scan_docs("casemap").unwrap().is_empty());
+    store.delete_doc("casemaps", "a").unwrap();
+    assert_eq!(store.get_doc("casemaps", "a").unwrap(), None);
+}
+
+#[test]
+fn memory_backend_conforms() {
+    suite(&Store::in_memory());
+}
+
+#[test]
+fn rocks_backend_conforms_and_persists() {
+    let (dir, store) = rocks();
+    suite(&store);
+    drop(store);
+    let again = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        again.lookup(EntityKind::Phone, "+8613800138000").unwrap(),
+        Some(EntityId(2))
+    );
+    drop(again);
+    let ro = Store::open_read_only(dir.path()).unwrap();
+    assert_eq!(
+        ro.entity(EntityId(2)).unwrap().unwrap().key,
+        "+8613800138000"
+    );
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let (dir, store) = rocks();
+    store
+        .kv
+        .write(vec![Op::Put(
+            Cf::Meta,
+            META_SCHEMA.to_vec(),
+            99u64.to_be_bytes().to_vec(),
+        )])
+        .unwrap();
+    drop(store);
+    let err = Store::open(dir.path()).err().unwrap();
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    assert!(err.to_string().contains("newer fraudnet"));
+}
+
+#[test]
+fn second_writer_is_told_the_store_is_locked() {
+    let (dir, _store) = rocks();
+    let err = Store::open(dir.path()).err().unwrap();
+    assert!(matches!(err, StoreError::Locked(_)), "{err}");
+}
+
+#[test]
+fn missing_store_for_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        Store::open_read_only(&dir.path().join("nope")),
+        Err(StoreError::Missing(_))
+    ));
+}
+
+#[test]
+fn corrupt_values_are_errors_not_panics() {
+    let store = Store::in_memory();
+    store
+        .kv
+        .write(vec![Op::Put(
+            Cf::Entities,
+            5u64.to_be_bytes().to_vec(),
+            vec![1, 2],
+        )])
+        .unwrap();
+    assert!(matches!(
+        store.entity(EntityId(5)),
+        Err(StoreError::Corruption(_))
+    ));
+}
+
+#[test]
+fn ordered_i64_preserves_order() {
+    let vals = [i64::MIN, -10, -1, 0, 1, 1_700_000_000, i64::MAX];
+    for w in vals.windows(2) {
+        assert!(codec::ordered_i64(w[0]) < codec::ordered_i64(w[1]));
+        assert_eq!(codec::from_ordered_i64(codec::ordered_i64(w[0])), w[0]);
+    }
+}
