@@ -71,6 +71,26 @@ impl DocStore for MemDocs {
     }
 }
 
+/// The production backend: the graph store's document API.
+impl DocStore for crate::store::Store {
+    fn put_doc(&self, collection: &str, key: &str, value: &[u8]) -> Result<(), DocError> {
+        crate::store::Store::put_doc(self, collection, key, value)
+            .map_err(|e| DocError(e.to_string()))
+    }
+
+    fn get_doc(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>, DocError> {
+        crate::store::Store::get_doc(self, collection, key).map_err(|e| DocError(e.to_string()))
+    }
+
+    fn scan_docs(&self, collection: &str) -> Result<Vec<(String, Vec<u8>)>, DocError> {
+        crate::store::Store::scan_docs(self, collection).map_err(|e| DocError(e.to_string()))
+    }
+
+    fn delete_doc(&self, collection: &str, key: &str) -> Result<(), DocError> {
+        crate::store::Store::delete_doc(self, collection, key).map_err(|e| DocError(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +112,23 @@ mod tests {
         d.delete_doc("b", "1").unwrap();
         assert_eq!(d.get_doc("b", "1").unwrap(), None);
         assert_eq!(d.get_doc("b", "2").unwrap().as_deref(), Some(&b"x"[..]));
+    }
+
+    #[test]
+    fn the_store_is_a_doc_store() {
+        let s: &dyn DocStore = &crate::store::Store::in_memory();
+        s.put_doc("users", "b", b"2").unwrap();
+        s.put_doc("users", "a", b"1").unwrap();
+        s.put_doc("userz", "a", b"x").unwrap();
+        let all = s.scan_docs("users").unwrap();
+        assert_eq!(
+            all,
+            vec![
+                ("a".to_string(), b"1".to_vec()),
+                ("b".to_string(), b"2".to_vec())
+            ]
+        );
+        s.delete_doc("users", "a").unwrap();
+        assert_eq!(s.get_doc("users", "a").unwrap(), None);
     }
 }

@@ -10,14 +10,25 @@ use super::api::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use super::limits;
 use super::AppState;
+use crate::model::{ident, EntityKind, LinkKind};
+use crate::snapshot::{BuildReport, Ix, Link as SnapLink, Snapshot};
+use crate::store::{LinkKey, Store};
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// What the server queries: one immutable snapshot of the store and what goes with it.
+/// What the server queries: one immutable snapshot and the store it was built from (for the
+/// per-record evidence).
 pub struct Loaded {
-    pub generation: u64,
+    pub snap: Arc<Snapshot>,
+    pub store: Arc<Store>,
+}
+
+impl Loaded {
+    pub fn generation(&self) -> u64 {
+        self.snap.generation()
+    }
 }
 
 /// The current graph, swapped atomically.
@@ -42,14 +53,14 @@ impl GraphHolder {
             .clone()
             .ok_or_else(|| {
                 ApiError::Unavailable(
-                    "no graph is loaded yet: import case data, then start the server again"
+                    "no graph is loaded yet: import case data, then reload or restart the server"
                         .to_string(),
                 )
             })
     }
 
     pub fn generation(&self) -> Option<u64> {
-        self.current.read().ok()?.as_ref().map(|g| g.generation)
+        self.current.read().ok()?.as_ref().map(|g| g.generation())
     }
 
     /// The generation number the next published graph must carry.
@@ -63,6 +74,104 @@ impl GraphHolder {
             *cur = Some(Arc::new(g));
         }
     }
+
+    /// Builds a snapshot of `store` and publishes it. CPU-heavy: call from a blocking thread.
+    pub fn rebuild(&self, store: Arc<Store>) -> Result<BuildReport, crate::store::StoreError> {
+        let (snap, report) = Snapshot::build(&store, self.next_generation())?;
+        self.publish(Loaded {
+            snap: Arc::new(snap),
+            store,
+        });
+        Ok(report)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes of answers
+// ---------------------------------------------------------------------------------------------
+
+/// An entity as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EntityView {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub kind: &'static str,
+    pub label: String,
+    pub roles: Vec<&'static str>,
+    pub flags: Vec<&'static str>,
+    pub degree: usize,
+}
+
+pub fn entity_view(snap: &Snapshot, ix: Ix) -> EntityView {
+    let n = snap.node(ix);
+    EntityView {
+        entity_ref: snap.reference(ix),
+        kind: n.kind.as_str(),
+        label: n.label.unwrap_or_default().to_string(),
+        roles: n.roles.names().collect(),
+        flags: n.flags.names().collect(),
+        degree: snap.degree(ix),
+    }
+}
+
+/// A link with its aggregated evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkView {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<i64>,
+    pub directed: bool,
+}
+
+pub fn link_view(snap: &Snapshot, l: &SnapLink) -> LinkView {
+    let (amount_fen, duration_s) = match l.kind {
+        LinkKind::TRANSFER => (Some(l.total), None),
+        LinkKind::CALL => (None, Some(l.total)),
+        _ => (None, None),
+    };
+    LinkView {
+        from: snap.reference(l.src),
+        to: snap.reference(l.dst),
+        kind: snap.link_kind_name(l.kind).to_string(),
+        count: l.count,
+        amount_fen,
+        duration_s,
+        first: l.has_time().then_some(l.first),
+        last: l.has_time().then_some(l.last),
+        directed: l.kind.is_directed(),
+    }
+}
+
+/// Finds the entity a user named: a canonical ref or any identifier as typed. Unknown: 404 that
+/// lists near matches.
+pub fn resolve(snap: &Snapshot, text: &str) -> ApiResult<Ix> {
+    for n in ident::interpretations(text) {
+        if let Some(ix) = snap.lookup(n.kind, &n.key) {
+            return Ok(ix);
+        }
+    }
+    let near: Vec<String> = snap
+        .search(text, 5)
+        .into_iter()
+        .map(|ix| snap.reference(ix))
+        .collect();
+    Err(ApiError::NotFound(if near.is_empty() {
+        format!("no entity matches `{text}`")
+    } else {
+        format!(
+            "no entity matches `{text}`; near matches: {}",
+            near.join(", ")
+        )
+    }))
 }
 
 fn check_range(name: &str, v: u32, lo: u32, hi: u32) -> ApiResult<u32> {
@@ -296,19 +405,121 @@ pub async fn status(State(st): State<AppState>, _caller: Caller) -> ApiJson<Stat
     })
 }
 
+#[derive(Serialize)]
+pub struct SearchGroup {
+    pub kind: &'static str,
+    pub items: Vec<EntityView>,
+}
+
+#[derive(Serialize)]
+pub struct SearchResp {
+    pub generation: u64,
+    pub query: String,
+    pub groups: Vec<SearchGroup>,
+}
+
+#[derive(Serialize)]
+pub struct ReloadResp {
+    pub generation: Option<u64>,
+    pub entities: usize,
+    pub links: usize,
+    pub seconds: f64,
+}
+
+/// Rebuilds the snapshot from the store (after an import) and swaps it in; queries running
+/// meanwhile finish on the old one. Admins only.
+pub async fn reload(State(st): State<AppState>, caller: Caller) -> ApiResult<ApiJson<ReloadResp>> {
+    caller.require(&[super::auth::Role::Admin], "reloading the graph")?;
+    let store = st
+        .store
+        .clone()
+        .ok_or_else(|| ApiError::Unavailable("this server has no graph store".to_string()))?;
+    let st2 = st.clone();
+    let t0 = std::time::Instant::now();
+    let report = tokio::task::spawn_blocking(move || st2.graph.rebuild(store))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    st.record(
+        &caller.user,
+        "snapshot_reload",
+        vec![],
+        format!("{} entities, {} links", report.nodes, report.links),
+    )?;
+    Ok(ApiJson(ReloadResp {
+        generation: st.graph.generation(),
+        entities: report.nodes,
+        links: report.links,
+        seconds: t0.elapsed().as_secs_f64(),
+    }))
+}
+
 pub async fn search(
     State(st): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<SearchQuery>,
-) -> ApiResult<ApiJson<serde_json::Value>> {
+) -> ApiResult<ApiJson<SearchResp>> {
     check_ref_text(&q.q)?;
-    check_range("limit", q.limit.unwrap_or(50), 1, limits::MAX_SEARCH)?;
-    if let Some(k) = &q.kind {
-        check_kinds(std::slice::from_ref(k))?;
-    }
-    let _g = st.graph.current()?;
-    st.record(&caller.user, "search", vec![], q.q)?;
-    Err(ApiError::Unavailable("search is not wired yet".to_string()))
+    let limit = check_range("limit", q.limit.unwrap_or(50), 1, limits::MAX_SEARCH)?;
+    let kind = match &q.kind {
+        Some(k) => Some(
+            EntityKind::parse(k)
+                .ok_or_else(|| ApiError::bad(format!("unknown entity kind `{k}`")))?,
+        ),
+        None => None,
+    };
+    let g = st.graph.current()?;
+    let text = q.q.clone();
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            // Ask for more when filtering by kind, so the filter does not empty the answer.
+            let want = if kind.is_some() {
+                limit as usize * 10
+            } else {
+                limit as usize
+            };
+            let mut groups: Vec<SearchGroup> = Vec::new();
+            let mut n = 0usize;
+            for ix in snap.search(&text, want) {
+                let k = snap.kind(ix);
+                if kind.is_some_and(|want| want != k) || n >= limit as usize {
+                    continue;
+                }
+                n += 1;
+                let v = entity_view(snap, ix);
+                match groups.iter_mut().find(|g| g.kind == k.as_str()) {
+                    Some(g) => g.items.push(v),
+                    None => groups.push(SearchGroup {
+                        kind: k.as_str(),
+                        items: vec![v],
+                    }),
+                }
+            }
+            Ok(SearchResp {
+                generation: g.generation(),
+                query: text,
+                groups,
+            })
+        })
+        .await?;
+    let refs = resp
+        .groups
+        .iter()
+        .flat_map(|g| g.items.iter().map(|e| e.entity_ref.clone()))
+        .take(50)
+        .collect();
+    st.record(&caller.user, "search", refs, q.q)?;
+    Ok(ApiJson(resp))
+}
+
+#[derive(Serialize)]
+pub struct EntityResp {
+    pub generation: u64,
+    pub entity: EntityView,
+    pub links: Vec<LinkView>,
+    pub neighbours: Vec<EntityView>,
+    pub truncated: bool,
 }
 
 pub async fn entity(
@@ -316,32 +527,164 @@ pub async fn entity(
     caller: Caller,
     Path(r): Path<String>,
     ApiQuery(q): ApiQuery<EntityQuery>,
-) -> ApiResult<ApiJson<serde_json::Value>> {
+) -> ApiResult<ApiJson<EntityResp>> {
     check_ref_text(&r)?;
-    check_range("links", q.links.unwrap_or(200), 1, limits::MAX_LINKS)?;
-    let _g = st.graph.current()?;
-    st.record(&caller.user, "entity", vec![r], "")?;
-    Err(ApiError::Unavailable("entity is not wired yet".to_string()))
+    let limit = check_range("links", q.links.unwrap_or(200), 1, limits::MAX_LINKS)? as usize;
+    let g = st.graph.current()?;
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            let ix = resolve(snap, &r)?;
+            // Strongest links first: the ones with the most evidence.
+            let mut ls: Vec<u32> = snap.all_links(ix).map(|(_, l)| l).collect();
+            let truncated = ls.len() > limit;
+            ls.sort_unstable_by_key(|&l| (std::cmp::Reverse(snap.link(l).count), l));
+            ls.truncate(limit);
+            let mut seen = std::collections::HashSet::new();
+            let mut neighbours = Vec::new();
+            let mut links = Vec::with_capacity(ls.len());
+            for l in ls {
+                let link = snap.link(l);
+                let other = link.other(ix);
+                if seen.insert(other) {
+                    neighbours.push(entity_view(snap, other));
+                }
+                links.push(link_view(snap, link));
+            }
+            Ok(EntityResp {
+                generation: g.generation(),
+                entity: entity_view(snap, ix),
+                links,
+                neighbours,
+                truncated,
+            })
+        })
+        .await?;
+    st.record(
+        &caller.user,
+        "entity",
+        vec![resp.entity.entity_ref.clone()],
+        "",
+    )?;
+    Ok(ApiJson(resp))
+}
+
+#[derive(Serialize)]
+pub struct EvidenceRecord {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub time: Option<i64>,
+    /// Amount in fen (transfers), duration in seconds (calls), otherwise 0.
+    pub value: i64,
+    pub source: String,
+    pub line: u64,
+    pub record: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct EvidenceResp {
+    pub generation: u64,
+    pub records: Vec<EvidenceRecord>,
+    pub truncated: bool,
 }
 
 pub async fn evidence(
     State(st): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<EvidenceQuery>,
-) -> ApiResult<ApiJson<serde_json::Value>> {
+) -> ApiResult<ApiJson<EvidenceResp>> {
     check_ref_text(&q.from)?;
     check_ref_text(&q.to)?;
-    check_range("limit", q.limit.unwrap_or(100), 1, limits::MAX_EVIDENCE)?;
-    let _g = st.graph.current()?;
+    let limit = check_range("limit", q.limit.unwrap_or(100), 1, limits::MAX_EVIDENCE)? as usize;
+    let g = st.graph.current()?;
+    let (from, to, kind) = (q.from.clone(), q.to.clone(), q.kind.clone());
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            let a = resolve(snap, &from)?;
+            let b = resolve(snap, &to)?;
+            // The links between the two, in either stored direction, of the asked kind.
+            let links: Vec<SnapLink> = snap
+                .all_links(a)
+                .filter(|&(o, _)| o == b)
+                .map(|(_, l)| *snap.link(l))
+                .filter(|l| {
+                    kind.as_deref()
+                        .is_none_or(|k| snap.link_kind_name(l.kind) == k)
+                })
+                .collect();
+            if links.is_empty() {
+                return Err(ApiError::NotFound(format!(
+                    "no link between {from} and {to}"
+                )));
+            }
+            let mut records = Vec::new();
+            let mut truncated = false;
+            let mut sources = std::collections::HashMap::new();
+            for l in links {
+                let key = LinkKey {
+                    src: snap.node(l.src).id,
+                    kind: l.kind,
+                    dst: snap.node(l.dst).id,
+                };
+                let left = limit.saturating_sub(records.len());
+                if left == 0 {
+                    truncated = true;
+                    break;
+                }
+                let evs = g
+                    .store
+                    .evidence(&key, left + 1)
+                    .map_err(ApiError::internal)?;
+                if evs.len() > left {
+                    truncated = true;
+                }
+                for ev in evs.into_iter().take(left) {
+                    let source = match sources.get(&ev.source) {
+                        Some(s) => Clone::clone(s),
+                        None => {
+                            let s = g
+                                .store
+                                .source(ev.source)
+                                .map_err(ApiError::internal)?
+                                .map(|s| match s.label {
+                                    Some(lab) => format!("{} ({lab})", s.file),
+                                    None => s.file,
+                                })
+                                .unwrap_or_default();
+                            sources.insert(ev.source, s.clone());
+                            s
+                        }
+                    };
+                    records.push(EvidenceRecord {
+                        from: snap.reference(l.src),
+                        to: snap.reference(l.dst),
+                        kind: snap.link_kind_name(l.kind).to_string(),
+                        time: ev.key.time,
+                        value: ev.value,
+                        source,
+                        line: ev.line,
+                        record: ev.record_id,
+                        detail: ev.detail,
+                    });
+                }
+            }
+            Ok(EvidenceResp {
+                generation: g.generation(),
+                records,
+                truncated,
+            })
+        })
+        .await?;
     st.record(
         &caller.user,
         "evidence",
         vec![q.from, q.to],
         q.kind.unwrap_or_default(),
     )?;
-    Err(ApiError::Unavailable(
-        "evidence is not wired yet".to_string(),
-    ))
+    Ok(ApiJson(resp))
 }
 
 pub async fn expand(

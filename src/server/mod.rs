@@ -113,6 +113,8 @@ pub enum ServerError {
 /// Everything handlers share.
 pub struct Inner {
     pub docs: Arc<dyn DocStore>,
+    /// The graph store, when the server runs on one (reloading the snapshot needs it).
+    pub store: Option<Arc<crate::store::Store>>,
     pub sessions: auth::Sessions,
     pub audit: audit::AuditLog,
     pub maps: casemap::CaseMaps,
@@ -135,7 +137,24 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// A server on a graph store: documents (accounts, case maps, audit) live in the same store.
+    pub fn with_store(
+        store: Arc<crate::store::Store>,
+        config: ServerConfig,
+    ) -> Result<AppState, ServerError> {
+        AppState::build(store.clone(), Some(store), config)
+    }
+
+    /// A server with documents only (no graph until one is published).
     pub fn new(docs: Arc<dyn DocStore>, config: ServerConfig) -> Result<AppState, ServerError> {
+        AppState::build(docs, None, config)
+    }
+
+    fn build(
+        docs: Arc<dyn DocStore>,
+        store: Option<Arc<crate::store::Store>>,
+        config: ServerConfig,
+    ) -> Result<AppState, ServerError> {
         let sessions = auth::Sessions::new(
             auth::SessionLimits {
                 idle: config.session_idle,
@@ -155,6 +174,7 @@ impl AppState {
             graph: graph::GraphHolder::empty(),
             jobs: Semaphore::new(config.max_jobs.max(1)),
             docs,
+            store,
             config,
             dummy_hash,
         })))
@@ -208,6 +228,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(api::list_users).post(api::create_user))
         .route("/openapi.json", get(openapi::serve))
         .route("/status", get(graph::status))
+        .route("/snapshot/reload", post(graph::reload))
         .route("/search", get(graph::search))
         .route("/entity/{ref}", get(graph::entity))
         .route("/evidence", get(graph::evidence))
@@ -246,11 +267,39 @@ pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> Result<(), Se
             addr: addr.to_string(),
             source,
         })?;
+    serve_on(state, listener).await
+}
+
+/// Serves `router(state)` on a bound listener until Ctrl-C or SIGTERM.
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+) -> Result<(), ServerError> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

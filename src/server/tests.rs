@@ -684,3 +684,194 @@ async fn graph_endpoints_without_a_graph_say_so() {
         .await;
     assert_eq!((s, v["openapi"].as_str()), (StatusCode::OK, Some("3.0.3")));
 }
+
+/// A small case: a person owning a phone that calls another, and a transfer between two accounts.
+pub(crate) fn small_case() -> crate::store::Store {
+    use crate::ingest::record::{Call, Origin, Person, Record, Transfer};
+    use crate::ingest::writer::Writer;
+    use crate::model::ident::{bank_account, phone, resident_id};
+    let store = crate::store::Store::in_memory();
+    let o = |line| Origin {
+        file: Arc::from("case.csv"),
+        line,
+        label: Some("测试银行".to_string()),
+    };
+    let call = |a: &str, b: &str, t: i64| {
+        Record::Call(Call {
+            caller: phone(a).unwrap(),
+            callee: phone(b).unwrap(),
+            time: t,
+            duration_s: 30,
+            sms: false,
+            imei: None,
+            device_side_caller: true,
+            cell: None,
+            imsi: None,
+        })
+    };
+    let mut roles = crate::model::Roles::default();
+    roles.insert_name("returnee");
+    let rows = vec![
+        (
+            o(1),
+            Record::Person(Person {
+                key: resident_id("11010519491231002X").unwrap(),
+                aliases: vec![],
+                name: Some("王五".into()),
+                roles,
+                statuses: vec![],
+                owns: vec![
+                    phone("13800138000").unwrap(),
+                    bank_account("6222021234567890128").unwrap(),
+                ],
+                notes: None,
+            }),
+        ),
+        (o(2), call("13800138000", "13900139000", 1_700_000_000)),
+        (o(3), call("13800138000", "13900139000", 1_700_000_100)),
+        (
+            o(4),
+            Record::Transfer(Transfer {
+                from: bank_account("6222021234567890128").unwrap(),
+                to: bank_account("6222020000000000001").unwrap(),
+                amount: 5_000_000,
+                time: 1_700_000_200,
+                tx_id: Some("TX1".into()),
+                channel: None,
+                from_name: None,
+                to_name: None,
+                memo: None,
+                ip: None,
+                mac: None,
+            }),
+        ),
+    ];
+    Writer::new(&store).unwrap().write_chunk(&rows).unwrap();
+    store
+}
+
+impl TestApp {
+    pub fn with_case() -> TestApp {
+        let t = TestApp::new();
+        t.state.graph.rebuild(Arc::new(small_case())).unwrap();
+        t
+    }
+}
+
+#[tokio::test]
+async fn search_entity_and_evidence_on_a_case() {
+    let t = TestApp::with_case();
+    let c = t.login("inv").await;
+    // A phone number as people write it finds the phone.
+    let (s, v, _) = t
+        .call(Method::GET, "/api/search?q=138-0013-8000", Some(&c), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["generation"].as_u64().is_some());
+    assert_eq!(v["groups"][0]["kind"], "phone");
+    assert_eq!(v["groups"][0]["items"][0]["ref"], "phone:+8613800138000");
+    // A name finds the person.
+    let (_, v, _) = t
+        .call(
+            Method::GET,
+            "/api/search?q=%E7%8E%8B%E4%BA%94",
+            Some(&c),
+            None,
+        )
+        .await;
+    assert_eq!(v["groups"][0]["items"][0]["label"], "王五", "{v}");
+
+    let (s, v, _) = t
+        .call(
+            Method::GET,
+            "/api/entity/phone:+8613800138000",
+            Some(&c),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let kinds: Vec<&str> = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"call") && kinds.contains(&"owns"),
+        "{kinds:?}"
+    );
+    let call = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "call")
+        .unwrap();
+    assert_eq!(
+        (call["count"].as_u64(), call["duration_s"].as_i64()),
+        (Some(2), Some(60))
+    );
+
+    // Unknown refs: 404 with a clear message.
+    let (s, v, _) = t
+        .call(
+            Method::GET,
+            "/api/entity/phone:+8613700000000",
+            Some(&c),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no entity"));
+
+    let (s, v, _) = t
+        .call(
+            Method::GET,
+            "/api/evidence?from=account:6222021234567890128&to=account:6222020000000000001&kind=transfer",
+            Some(&c),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["records"][0]["value"], 5_000_000);
+    assert_eq!(v["records"][0]["record"], "TX1");
+    assert!(v["records"][0]["source"]
+        .as_str()
+        .unwrap()
+        .contains("case.csv"));
+    // Evidence can be asked from either end.
+    let (s, v, _) = t
+        .call(
+            Method::GET,
+            "/api/evidence?from=13900139000&to=13800138000",
+            Some(&c),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["records"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2)),
+        "{v}"
+    );
+
+    // Every look is in the audit log.
+    let (_, v, _) = t
+        .call(
+            Method::GET,
+            "/api/audit?user=inv",
+            Some(&t.login("adm").await),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["search", "entity", "evidence"] {
+        assert!(actions.contains(&a), "{a}: {actions:?}");
+    }
+}
