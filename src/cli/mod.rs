@@ -1,7 +1,82 @@
-//! The command line: the only place `anyhow` lives.
+//! The command line: the only place `anyhow` lives. Each command parses its arguments, calls the
+//! library, and prints a human table or, with `--json`, one JSON document for scripts.
 
+mod data;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The store directory used when `--db` is not given.
+pub const DEFAULT_DB: &str = "fraudnet-data";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fraudnet",
+    version,
+    about = "Graph store, lead expansion, money tracing and community detection for telecom-fraud investigations"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The store to work on.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DbArg {
+    /// Store directory (created by `import`).
+    #[arg(long, env = "FRAUDNET_DB", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Import call records, bank statements, registries, debrief links or FtM JSON lines.
+    Import(data::ImportArgs),
+    /// Counts of entities, links and evidence in the store.
+    Stats(data::StatsArgs),
+    /// One entity: its identifiers, roles, statuses and links with evidence.
+    Show(data::ShowArgs),
+    /// Find entities by name, identifier (any writing) or fragment.
+    Search(data::SearchArgs),
+    /// Check the store's internal consistency (counts, identifiers, both link directions, evidence).
+    Check(data::CheckArgs),
+}
+
+/// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Import(a) => data::import(&a),
+        Command::Stats(a) => data::stats(&a),
+        Command::Show(a) => data::show(&a),
+        Command::Search(a) => data::search(&a),
+        Command::Check(a) => data::check(&a),
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub(crate) fn print_json(v: &serde_json::Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
 }

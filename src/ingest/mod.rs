@@ -1,6 +1,7 @@
 //! Ingest: investigators' files (call records, bank statements, registries, debrief links,
 //! FollowTheMoney JSON lines) to normalised records, and records into the store.
 
+pub mod import;
 pub mod parse;
 pub mod record;
 pub mod writer;

@@ -21,12 +21,14 @@
 //!
 //! (`i64*`: sign bit flipped so negative times sort first.)
 
+mod check;
 mod codec;
 mod kv;
 #[cfg(test)]
 mod tests;
 
 use crate::model::{EntityId, EntityKind, Flags, LinkKind, Roles, Status, Timestamp};
+pub use check::CheckReport;
 use codec::{from_ordered_i64, ordered_i64, Dec, Enc};
 use kv::{Cf, Kv, Op};
 use std::collections::BTreeMap;

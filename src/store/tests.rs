@@ -228,3 +228,48 @@ fn ordered_i64_preserves_order() {
         assert_eq!(codec::from_ordered_i64(codec::ordered_i64(w[0])), w[0]);
     }
 }
+
+#[test]
+fn check_finds_a_store_sound_and_a_broken_one_broken() {
+    let store = Store::in_memory();
+    let rows = vec![(
+        crate::ingest::record::Origin {
+            file: std::sync::Arc::from("x.csv"),
+            line: 2,
+            label: None,
+        },
+        crate::ingest::record::Record::Transfer(crate::ingest::record::Transfer {
+            from: crate::model::ident::bank_account("6222021234567890128").unwrap(),
+            to: crate::model::ident::bank_account("6222021234567890136").unwrap(),
+            amount: 100,
+            time: 5,
+            tx_id: None,
+            channel: None,
+            from_name: None,
+            to_name: None,
+            memo: None,
+            ip: None,
+            mac: None,
+        }),
+    )];
+    crate::ingest::writer::Writer::new(&store)
+        .unwrap()
+        .write_chunk(&rows)
+        .unwrap();
+    let rep = store.check().unwrap();
+    assert!(rep.is_sound(), "{:?}", rep.problems);
+    assert_eq!((rep.entities, rep.links, rep.evidence), (2, 1, 1));
+    // lose the in-direction of the link
+    let l = store.links_of(EntityId(1), Direction::Out, 1).unwrap()[0].0;
+    store
+        .kv
+        .write(vec![Op::Delete(Cf::In, l.in_key())])
+        .unwrap();
+    let rep = store.check().unwrap();
+    assert!(!rep.is_sound());
+    assert!(
+        rep.problems.iter().any(|p| p.contains("in-links")),
+        "{:?}",
+        rep.problems
+    );
+}
