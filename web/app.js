@@ -216,6 +216,8 @@
     S.cy = cytoscape({
       container: $('#cy'),
       wheelSensitivity: 0.3,
+      minZoom: 0.05,
+      maxZoom: 2.5,
       boxSelectionEnabled: true,
       selectionType: 'additive',
       style: [

@@ -9,7 +9,7 @@
 use super::api::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use super::limits;
-use super::AppState;
+use super::{interim, AppState};
 use crate::model::{ident, EntityKind, LinkKind};
 use crate::snapshot::{BuildReport, Ix, Link as SnapLink, Snapshot};
 use crate::store::{LinkKey, Store};
@@ -687,37 +687,307 @@ pub async fn evidence(
     Ok(ApiJson(resp))
 }
 
+/// One hop of an explanation path with its aggregated evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepView {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<i64>,
+}
+
+fn step_view(snap: &Snapshot, s: &interim::Step) -> StepView {
+    let l = link_view(snap, snap.link(s.link));
+    StepView {
+        from: snap.reference(s.from),
+        to: snap.reference(s.to),
+        kind: l.kind,
+        count: l.count,
+        amount_fen: l.amount_fen,
+        duration_s: l.duration_s,
+        first: l.first,
+        last: l.last,
+    }
+}
+
+#[derive(Serialize)]
+pub struct LeadView {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub kind: &'static str,
+    pub label: String,
+    pub score: f64,
+    pub hops: u32,
+    pub roles: Vec<&'static str>,
+    pub reasons: Vec<String>,
+    pub paths: Vec<Vec<StepView>>,
+}
+
+#[derive(Serialize)]
+pub struct ExpandStats {
+    pub visited: usize,
+    pub leads: usize,
+    pub hubs: usize,
+    pub millis: u128,
+}
+
+#[derive(Serialize)]
+pub struct ExpandResp {
+    pub generation: u64,
+    pub seeds: Vec<EntityView>,
+    pub leads: Vec<LeadView>,
+    pub hubs: Vec<EntityView>,
+    pub links: Vec<LinkView>,
+    pub stats: ExpandStats,
+    /// True when a bound (limit, visit cap) cut the answer.
+    pub truncated: bool,
+}
+
+/// Entities with more links than this are hubs (hotlines, payment platforms).
+pub const HUB_DEGREE: usize = 500;
+/// Entities one expansion visits at most.
+pub const MAX_VISIT: usize = 300_000;
+
 pub async fn expand(
     State(st): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<ExpandReq>,
-) -> ApiResult<ApiJson<serde_json::Value>> {
+) -> ApiResult<ApiJson<ExpandResp>> {
     req.check()?;
-    let _g = st.graph.current()?;
-    st.record(&caller.user, "expand", req.seeds.clone(), "")?;
-    Err(ApiError::Unavailable("expand is not wired yet".to_string()))
+    let g = st.graph.current()?;
+    let r2 = req.clone();
+    let resp = st
+        .blocking(move || {
+            let t0 = std::time::Instant::now();
+            let snap = &g.snap;
+            let seeds: Vec<Ix> = r2
+                .seeds
+                .iter()
+                .map(|s| resolve(snap, s))
+                .collect::<ApiResult<_>>()?;
+            let cfg = interim::ExpandConfig {
+                hops: r2.hops.unwrap_or(3),
+                limit: r2.limit.unwrap_or(200) as usize,
+                kinds: r2
+                    .kinds
+                    .as_ref()
+                    .map(|ks| ks.iter().filter_map(|k| EntityKind::parse(k)).collect()),
+                link_kinds: r2.link_kinds.clone(),
+                from: r2.from,
+                to: r2.to,
+                min_count: r2.min_count.unwrap_or(0),
+                min_amount_fen: r2.min_amount_fen.unwrap_or(0),
+                hub_degree: HUB_DEGREE,
+                max_visit: MAX_VISIT,
+            };
+            let x = interim::expand(snap, &seeds, &cfg);
+            let leads: Vec<LeadView> = x
+                .leads
+                .iter()
+                .map(|l| {
+                    let e = entity_view(snap, l.ix);
+                    LeadView {
+                        entity_ref: e.entity_ref,
+                        kind: e.kind,
+                        label: e.label,
+                        score: l.score,
+                        hops: l.hops,
+                        roles: e.roles,
+                        reasons: l.reasons.clone(),
+                        paths: l
+                            .paths
+                            .iter()
+                            .map(|p| p.iter().map(|s| step_view(snap, s)).collect())
+                            .collect(),
+                    }
+                })
+                .collect();
+            Ok(ExpandResp {
+                generation: g.generation(),
+                seeds: seeds.iter().map(|&s| entity_view(snap, s)).collect(),
+                stats: ExpandStats {
+                    visited: x.visited,
+                    leads: leads.len(),
+                    hubs: x.hubs.len(),
+                    millis: t0.elapsed().as_millis(),
+                },
+                leads,
+                hubs: x.hubs.iter().map(|&h| entity_view(snap, h)).collect(),
+                links: x
+                    .links
+                    .iter()
+                    .map(|&l| link_view(snap, snap.link(l)))
+                    .collect(),
+                truncated: x.truncated,
+            })
+        })
+        .await?;
+    let mut refs: Vec<String> = resp.seeds.iter().map(|s| s.entity_ref.clone()).collect();
+    refs.extend(resp.leads.iter().take(50).map(|l| l.entity_ref.clone()));
+    st.record(
+        &caller.user,
+        "expand",
+        refs,
+        format!(
+            "hops {} limit {}: {} leads",
+            req.hops.unwrap_or(3),
+            req.limit.unwrap_or(200),
+            resp.leads.len()
+        ),
+    )?;
+    Ok(ApiJson(resp))
+}
+
+#[derive(Serialize)]
+pub struct PathResp {
+    pub generation: u64,
+    pub paths: Vec<Vec<StepView>>,
 }
 
 pub async fn path(
     State(st): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<PathReq>,
-) -> ApiResult<ApiJson<serde_json::Value>> {
+) -> ApiResult<ApiJson<PathResp>> {
     req.check()?;
-    let _g = st.graph.current()?;
-    st.record(&caller.user, "path", vec![req.from, req.to], "")?;
-    Err(ApiError::Unavailable("path is not wired yet".to_string()))
+    let g = st.graph.current()?;
+    let r2 = req.clone();
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            let a = resolve(snap, &r2.from)?;
+            let b = resolve(snap, &r2.to)?;
+            let ps = interim::paths(
+                snap,
+                a,
+                b,
+                r2.max_len.unwrap_or(6),
+                r2.k.unwrap_or(3) as usize,
+                r2.include_hubs.unwrap_or(false),
+                HUB_DEGREE,
+            );
+            Ok(PathResp {
+                generation: g.generation(),
+                paths: ps
+                    .iter()
+                    .map(|p| p.iter().map(|s| step_view(snap, s)).collect())
+                    .collect(),
+            })
+        })
+        .await?;
+    st.record(
+        &caller.user,
+        "path",
+        vec![req.from, req.to],
+        format!("{} paths", resp.paths.len()),
+    )?;
+    Ok(ApiJson(resp))
+}
+
+#[derive(Serialize)]
+pub struct FlowView {
+    pub from: String,
+    pub to: String,
+    pub amount_fen: i64,
+    pub time: i64,
+    pub depth: u32,
+}
+
+#[derive(Serialize)]
+pub struct SinkView {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub label: String,
+    pub amount_fen: i64,
+}
+
+#[derive(Serialize)]
+pub struct TraceResp {
+    pub generation: u64,
+    pub root: EntityView,
+    pub forward: bool,
+    pub flows: Vec<FlowView>,
+    pub sinks: Vec<SinkView>,
+    pub entities: Vec<EntityView>,
+    pub truncated: bool,
 }
 
 pub async fn trace(
     State(st): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<TraceReq>,
-) -> ApiResult<ApiJson<serde_json::Value>> {
+) -> ApiResult<ApiJson<TraceResp>> {
     req.check()?;
-    let _g = st.graph.current()?;
-    st.record(&caller.user, "trace", vec![req.account], "")?;
-    Err(ApiError::Unavailable("trace is not wired yet".to_string()))
+    let forward = req.forward()?;
+    let g = st.graph.current()?;
+    let r2 = req.clone();
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            let root = resolve(snap, &r2.account)?;
+            let t = interim::trace(
+                snap,
+                root,
+                forward,
+                r2.hops.unwrap_or(6),
+                r2.window_s.unwrap_or(7 * 86_400),
+                r2.from,
+                r2.limit.unwrap_or(1000) as usize,
+            );
+            let mut seen = std::collections::HashSet::new();
+            let mut entities = Vec::new();
+            for f in &t.flows {
+                for v in [f.from, f.to] {
+                    if seen.insert(v) {
+                        entities.push(entity_view(snap, v));
+                    }
+                }
+            }
+            Ok(TraceResp {
+                generation: g.generation(),
+                root: entity_view(snap, root),
+                forward,
+                flows: t
+                    .flows
+                    .iter()
+                    .map(|f| FlowView {
+                        from: snap.reference(f.from),
+                        to: snap.reference(f.to),
+                        amount_fen: f.amount_fen,
+                        time: f.time,
+                        depth: f.depth,
+                    })
+                    .collect(),
+                sinks: t
+                    .sinks
+                    .iter()
+                    .take(100)
+                    .map(|&(v, a)| SinkView {
+                        entity_ref: snap.reference(v),
+                        label: snap.node(v).label.unwrap_or_default().to_string(),
+                        amount_fen: a,
+                    })
+                    .collect(),
+                entities,
+                truncated: t.truncated,
+            })
+        })
+        .await?;
+    st.record(
+        &caller.user,
+        "trace",
+        vec![resp.root.entity_ref.clone()],
+        format!("{} flows", resp.flows.len()),
+    )?;
+    Ok(ApiJson(resp))
 }
 
 pub async fn runs(

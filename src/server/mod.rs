@@ -22,6 +22,7 @@ pub mod docs;
 pub mod error;
 pub mod export;
 pub mod graph;
+pub mod interim;
 pub mod openapi;
 pub mod util;
 

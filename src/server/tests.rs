@@ -875,3 +875,104 @@ async fn search_entity_and_evidence_on_a_case() {
         assert!(actions.contains(&a), "{a}: {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn expand_path_and_trace_on_a_case() {
+    let t = TestApp::with_case();
+    let c = t.login("inv").await;
+    let (s, v, _) = t
+        .call(
+            Method::POST,
+            "/api/expand",
+            Some(&c),
+            Some(json!({"seeds": ["13900139000"], "hops": 3})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["seeds"][0]["ref"], "phone:+8613900139000");
+    let leads = v["leads"].as_array().unwrap();
+    let refs: Vec<&str> = leads.iter().map(|l| l["ref"].as_str().unwrap()).collect();
+    assert!(refs.contains(&"person:11010519491231002X"), "{refs:?}");
+    let person = leads
+        .iter()
+        .find(|l| l["ref"] == "person:11010519491231002X")
+        .unwrap();
+    assert_eq!(person["hops"], 2);
+    assert!(person["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r.as_str().unwrap().contains("returnee")));
+    // The explanation walks from the seed to the lead, naming its evidence.
+    let p = &person["paths"][0];
+    assert_eq!(p[0]["from"], "phone:+8613900139000");
+    assert_eq!(p[0]["kind"], "call");
+    assert_eq!(p[0]["count"], 2);
+    assert_eq!(
+        p.as_array().unwrap().last().unwrap()["to"],
+        "person:11010519491231002X"
+    );
+    // Scores are sorted, best first.
+    let scores: Vec<f64> = leads.iter().map(|l| l["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+    // Filters: only persons; a time window before every call finds nothing through calls.
+    let (_, v, _) = t
+        .call(
+            Method::POST,
+            "/api/expand",
+            Some(&c),
+            Some(json!({"seeds": ["13900139000"], "kinds": ["person"]})),
+        )
+        .await;
+    assert!(
+        v["leads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["kind"] == "person"),
+        "{v}"
+    );
+    let (_, v, _) = t
+        .call(
+            Method::POST,
+            "/api/expand",
+            Some(&c),
+            Some(json!({"seeds": ["13900139000"], "to": 1_600_000_000})),
+        )
+        .await;
+    assert_eq!(v["leads"].as_array().unwrap().len(), 0, "{v}");
+    // Unknown seed: 404 with a clear message.
+    let (s, v, _) = t
+        .call(
+            Method::POST,
+            "/api/expand",
+            Some(&c),
+            Some(json!({"seeds": ["phone:+8613100000000"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    let (s, v, _) = t
+        .call(
+            Method::POST,
+            "/api/path",
+            Some(&c),
+            Some(json!({"from": "13900139000", "to": "account:6222020000000000001"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["paths"][0].as_array().unwrap().len(), 4, "{v}");
+
+    let (s, v, _) = t
+        .call(
+            Method::POST,
+            "/api/trace",
+            Some(&c),
+            Some(json!({"account": "account:6222021234567890128"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["flows"][0]["amount_fen"], 5_000_000);
+    assert_eq!(v["sinks"][0]["ref"], "account:6222020000000000001");
+    assert_eq!(v["sinks"][0]["amount_fen"], 5_000_000);
+}
