@@ -114,6 +114,7 @@ fn protected_routes() -> Vec<(Method, &'static str, Option<Value>)> {
         ),
         (Method::GET, "/api/openapi.json", None),
         (Method::GET, "/api/status", None),
+        (Method::POST, "/api/snapshot/reload", None),
         (Method::GET, "/api/search?q=13800138000", None),
         (Method::GET, "/api/entity/phone:+8613800138000", None),
         (Method::GET, "/api/evidence?from=a:b&to=c:d", None),
