@@ -1,0 +1,4 @@
+//! The one integration-test binary: end-to-end tests through the `fraudnet` binary and the library.
+
+mod ingest;
+mod support;
