@@ -52,7 +52,8 @@ if "$bin" generate --help >/dev/null 2>&1; then
   if [ -z "$seed_phone" ] && [ -f "$work/case/truth.json" ]; then
     seed_phone="$(node -e '
       const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-      const s = JSON.stringify(t.seed ?? t.seeds ?? t);
+      if (t.seed_phone) { console.log(t.seed_phone); process.exit(0); }
+      const s = JSON.stringify(t.seed_phone_ref ?? t.seed ?? t);
       const m = s.match(/(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}/);
       if (m) console.log(m[0]);' "$work/case/truth.json")"
   fi
