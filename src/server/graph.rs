@@ -1,0 +1,1038 @@
+//! Graph endpoints: search, entity, evidence, expand, path, trace, community runs.
+//!
+//! Every request is validated first (absurd parameters are a 400 that names the bound), then
+//! runs on a blocking thread against the current snapshot, and the answer names the snapshot
+//! `generation` it was computed on. The snapshot is held in a [`GraphHolder`]: readers clone the
+//! `Arc` under a short read lock, an import publishes a new one with [`GraphHolder::publish`],
+//! so a query sees either the old or the new graph, never a half-built one.
+
+use super::api::Caller;
+use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use super::limits;
+use super::{interim, AppState};
+use crate::model::{ident, EntityKind, LinkKind};
+use crate::snapshot::{BuildReport, Ix, Link as SnapLink, Snapshot};
+use crate::store::{LinkKey, Store};
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// What the server queries: one immutable snapshot and the store it was built from (for the
+/// per-record evidence).
+pub struct Loaded {
+    pub snap: Arc<Snapshot>,
+    pub store: Arc<Store>,
+}
+
+impl Loaded {
+    pub fn generation(&self) -> u64 {
+        self.snap.generation()
+    }
+}
+
+/// The current graph, swapped atomically.
+pub struct GraphHolder {
+    current: RwLock<Option<Arc<Loaded>>>,
+    next_generation: AtomicU64,
+}
+
+impl GraphHolder {
+    pub fn empty() -> GraphHolder {
+        GraphHolder {
+            current: RwLock::new(None),
+            next_generation: AtomicU64::new(1),
+        }
+    }
+
+    /// The graph to answer one request with.
+    pub fn current(&self) -> ApiResult<Arc<Loaded>> {
+        self.current
+            .read()
+            .map_err(|_| ApiError::internal("graph lock poisoned"))?
+            .clone()
+            .ok_or_else(|| {
+                ApiError::Unavailable(
+                    "no graph is loaded yet: import case data, then reload or restart the server"
+                        .to_string(),
+                )
+            })
+    }
+
+    pub fn generation(&self) -> Option<u64> {
+        self.current.read().ok()?.as_ref().map(|g| g.generation())
+    }
+
+    /// The generation number the next published graph must carry.
+    pub fn next_generation(&self) -> u64 {
+        self.next_generation.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Publishes a new graph; queries already running keep the old one.
+    pub fn publish(&self, g: Loaded) {
+        if let Ok(mut cur) = self.current.write() {
+            *cur = Some(Arc::new(g));
+        }
+    }
+
+    /// Builds a snapshot of `store` and publishes it. CPU-heavy: call from a blocking thread.
+    pub fn rebuild(&self, store: Arc<Store>) -> Result<BuildReport, crate::store::StoreError> {
+        let (snap, report) = Snapshot::build(&store, self.next_generation())?;
+        self.publish(Loaded {
+            snap: Arc::new(snap),
+            store,
+        });
+        Ok(report)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes of answers
+// ---------------------------------------------------------------------------------------------
+
+/// An entity as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EntityView {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub kind: &'static str,
+    pub label: String,
+    pub roles: Vec<&'static str>,
+    pub flags: Vec<&'static str>,
+    pub degree: usize,
+}
+
+pub fn entity_view(snap: &Snapshot, ix: Ix) -> EntityView {
+    let n = snap.node(ix);
+    EntityView {
+        entity_ref: snap.reference(ix),
+        kind: n.kind.as_str(),
+        label: n.label.unwrap_or_default().to_string(),
+        roles: n.roles.names().collect(),
+        flags: n.flags.names().collect(),
+        degree: snap.degree(ix),
+    }
+}
+
+/// A link with its aggregated evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkView {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<i64>,
+    pub directed: bool,
+}
+
+pub fn link_view(snap: &Snapshot, l: &SnapLink) -> LinkView {
+    let (amount_fen, duration_s) = match l.kind {
+        LinkKind::TRANSFER => (Some(l.total), None),
+        LinkKind::CALL => (None, Some(l.total)),
+        _ => (None, None),
+    };
+    LinkView {
+        from: snap.reference(l.src),
+        to: snap.reference(l.dst),
+        kind: snap.link_kind_name(l.kind).to_string(),
+        count: l.count,
+        amount_fen,
+        duration_s,
+        first: l.has_time().then_some(l.first),
+        last: l.has_time().then_some(l.last),
+        directed: l.kind.is_directed(),
+    }
+}
+
+/// Finds the entity a user named: a canonical ref or any identifier as typed. Unknown: 404 that
+/// lists near matches.
+pub fn resolve(snap: &Snapshot, text: &str) -> ApiResult<Ix> {
+    for n in ident::interpretations(text) {
+        if let Some(ix) = snap.lookup(n.kind, &n.key) {
+            return Ok(ix);
+        }
+    }
+    let near: Vec<String> = snap
+        .search(text, 5)
+        .into_iter()
+        .map(|ix| snap.reference(ix))
+        .collect();
+    Err(ApiError::NotFound(if near.is_empty() {
+        format!("no entity matches `{text}`")
+    } else {
+        format!(
+            "no entity matches `{text}`; near matches: {}",
+            near.join(", ")
+        )
+    }))
+}
+
+fn check_range(name: &str, v: u32, lo: u32, hi: u32) -> ApiResult<u32> {
+    if v < lo || v > hi {
+        return Err(ApiError::bad(format!(
+            "{name} must be between {lo} and {hi} (got {v})"
+        )));
+    }
+    Ok(v)
+}
+
+fn check_kinds(kinds: &[String]) -> ApiResult<()> {
+    for k in kinds {
+        if crate::model::EntityKind::parse(k).is_none() {
+            return Err(ApiError::bad(format!(
+                "unknown entity kind `{k}`; kinds are person, phone, account, device, wallet, place, org"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_link_kinds(kinds: &[String]) -> ApiResult<()> {
+    for k in kinds {
+        if k.is_empty() || k.chars().count() > 64 {
+            return Err(ApiError::bad("a link kind must have 1 to 64 characters"));
+        }
+    }
+    Ok(())
+}
+
+fn check_window(from: Option<i64>, to: Option<i64>) -> ApiResult<()> {
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(ApiError::bad("time window: `from` is after `to`"));
+        }
+    }
+    Ok(())
+}
+
+fn check_ref_text(r: &str) -> ApiResult<()> {
+    if r.trim().is_empty() || r.chars().count() > 200 {
+        return Err(ApiError::bad("a reference must have 1 to 200 characters"));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    pub q: String,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityQuery {
+    #[serde(default)]
+    pub links: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceQuery {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpandReq {
+    /// Canonical refs or identifiers as typed (phone in any format, ID number, card number).
+    pub seeds: Vec<String>,
+    #[serde(default)]
+    pub hops: Option<u32>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub kinds: Option<Vec<String>>,
+    #[serde(default)]
+    pub link_kinds: Option<Vec<String>>,
+    /// Unix seconds: evidence at or after.
+    #[serde(default)]
+    pub from: Option<i64>,
+    /// Unix seconds: evidence at or before.
+    #[serde(default)]
+    pub to: Option<i64>,
+    #[serde(default)]
+    pub min_count: Option<u64>,
+    #[serde(default)]
+    pub min_amount_fen: Option<i64>,
+}
+
+impl ExpandReq {
+    pub fn check(&self) -> ApiResult<()> {
+        if self.seeds.is_empty() || self.seeds.len() > limits::MAX_SEEDS {
+            return Err(ApiError::bad(format!(
+                "give 1 to {} seeds",
+                limits::MAX_SEEDS
+            )));
+        }
+        for s in &self.seeds {
+            check_ref_text(s)?;
+        }
+        check_range("hops", self.hops.unwrap_or(3), 1, limits::MAX_HOPS)?;
+        check_range("limit", self.limit.unwrap_or(200), 1, limits::MAX_LEADS)?;
+        check_kinds(self.kinds.as_deref().unwrap_or_default())?;
+        check_link_kinds(self.link_kinds.as_deref().unwrap_or_default())?;
+        check_window(self.from, self.to)?;
+        if self.min_amount_fen.is_some_and(|a| a < 0) {
+            return Err(ApiError::bad("min_amount_fen cannot be negative"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathReq {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub max_len: Option<u32>,
+    #[serde(default)]
+    pub k: Option<u32>,
+    #[serde(default)]
+    pub include_hubs: Option<bool>,
+}
+
+impl PathReq {
+    pub fn check(&self) -> ApiResult<()> {
+        check_ref_text(&self.from)?;
+        check_ref_text(&self.to)?;
+        check_range(
+            "max_len",
+            self.max_len.unwrap_or(6),
+            1,
+            limits::MAX_PATH_LEN,
+        )?;
+        check_range("k", self.k.unwrap_or(3), 1, limits::MAX_PATHS)?;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceReq {
+    pub account: String,
+    /// `forward` (where the money went) or `backward` (where it came from).
+    #[serde(default)]
+    pub direction: Option<String>,
+    #[serde(default)]
+    pub hops: Option<u32>,
+    /// Seconds each hop may lag behind the one before.
+    #[serde(default)]
+    pub window_s: Option<i64>,
+    /// Unix seconds: start from transfers at or after.
+    #[serde(default)]
+    pub from: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+impl TraceReq {
+    pub fn forward(&self) -> ApiResult<bool> {
+        match self.direction.as_deref() {
+            None | Some("forward") => Ok(true),
+            Some("backward") => Ok(false),
+            Some(other) => Err(ApiError::bad(format!(
+                "direction must be forward or backward (got `{other}`)"
+            ))),
+        }
+    }
+
+    pub fn check(&self) -> ApiResult<()> {
+        check_ref_text(&self.account)?;
+        self.forward()?;
+        check_range("hops", self.hops.unwrap_or(6), 1, limits::MAX_TRACE_HOPS)?;
+        check_range(
+            "limit",
+            self.limit.unwrap_or(1000),
+            1,
+            limits::MAX_TRACE_ROWS,
+        )?;
+        if self
+            .window_s
+            .is_some_and(|w| !(1..=365 * 86_400).contains(&w))
+        {
+            return Err(ApiError::bad(
+                "window_s must be between 1 and 31536000 (one year)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipReq {
+    #[serde(default)]
+    pub run: Option<String>,
+    pub refs: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct StatusResp {
+    pub generation: Option<u64>,
+    pub loaded: bool,
+}
+
+pub async fn status(State(st): State<AppState>, _caller: Caller) -> ApiJson<StatusResp> {
+    let generation = st.graph.generation();
+    ApiJson(StatusResp {
+        generation,
+        loaded: generation.is_some(),
+    })
+}
+
+#[derive(Serialize)]
+pub struct SearchGroup {
+    pub kind: &'static str,
+    pub items: Vec<EntityView>,
+}
+
+#[derive(Serialize)]
+pub struct SearchResp {
+    pub generation: u64,
+    pub query: String,
+    pub groups: Vec<SearchGroup>,
+}
+
+#[derive(Serialize)]
+pub struct ReloadResp {
+    pub generation: Option<u64>,
+    pub entities: usize,
+    pub links: usize,
+    pub seconds: f64,
+}
+
+/// Rebuilds the snapshot from the store (after an import) and swaps it in; queries running
+/// meanwhile finish on the old one. Admins only.
+pub async fn reload(State(st): State<AppState>, caller: Caller) -> ApiResult<ApiJson<ReloadResp>> {
+    caller.require(&[super::auth::Role::Admin], "reloading the graph")?;
+    let store = st
+        .store
+        .clone()
+        .ok_or_else(|| ApiError::Unavailable("this server has no graph store".to_string()))?;
+    let st2 = st.clone();
+    let t0 = std::time::Instant::now();
+    let report = tokio::task::spawn_blocking(move || st2.graph.rebuild(store))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    st.record(
+        &caller.user,
+        "snapshot_reload",
+        vec![],
+        format!("{} entities, {} links", report.nodes, report.links),
+    )?;
+    Ok(ApiJson(ReloadResp {
+        generation: st.graph.generation(),
+        entities: report.nodes,
+        links: report.links,
+        seconds: t0.elapsed().as_secs_f64(),
+    }))
+}
+
+pub async fn search(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<ApiJson<SearchResp>> {
+    check_ref_text(&q.q)?;
+    let limit = check_range("limit", q.limit.unwrap_or(50), 1, limits::MAX_SEARCH)?;
+    let kind = match &q.kind {
+        Some(k) => Some(
+            EntityKind::parse(k)
+                .ok_or_else(|| ApiError::bad(format!("unknown entity kind `{k}`")))?,
+        ),
+        None => None,
+    };
+    let g = st.graph.current()?;
+    let text = q.q.clone();
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            // Ask for more when filtering by kind, so the filter does not empty the answer.
+            let want = if kind.is_some() {
+                limit as usize * 10
+            } else {
+                limit as usize
+            };
+            let mut groups: Vec<SearchGroup> = Vec::new();
+            let mut n = 0usize;
+            for ix in snap.search(&text, want) {
+                let k = snap.kind(ix);
+                if kind.is_some_and(|want| want != k) || n >= limit as usize {
+                    continue;
+                }
+                n += 1;
+                let v = entity_view(snap, ix);
+                match groups.iter_mut().find(|g| g.kind == k.as_str()) {
+                    Some(g) => g.items.push(v),
+                    None => groups.push(SearchGroup {
+                        kind: k.as_str(),
+                        items: vec![v],
+                    }),
+                }
+            }
+            Ok(SearchResp {
+                generation: g.generation(),
+                query: text,
+                groups,
+            })
+        })
+        .await?;
+    let refs = resp
+        .groups
+        .iter()
+        .flat_map(|g| g.items.iter().map(|e| e.entity_ref.clone()))
+        .take(50)
+        .collect();
+    st.record(&caller.user, "search", refs, q.q)?;
+    Ok(ApiJson(resp))
+}
+
+#[derive(Serialize)]
+pub struct EntityResp {
+    pub generation: u64,
+    pub entity: EntityView,
+    pub links: Vec<LinkView>,
+    pub neighbours: Vec<EntityView>,
+    pub truncated: bool,
+}
+
+pub async fn entity(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(r): Path<String>,
+    ApiQuery(q): ApiQuery<EntityQuery>,
+) -> ApiResult<ApiJson<EntityResp>> {
+    check_ref_text(&r)?;
+    let limit = check_range("links", q.links.unwrap_or(200), 1, limits::MAX_LINKS)? as usize;
+    let g = st.graph.current()?;
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            let ix = resolve(snap, &r)?;
+            // Strongest links first: the ones with the most evidence.
+            let mut ls: Vec<u32> = snap.all_links(ix).map(|(_, l)| l).collect();
+            let truncated = ls.len() > limit;
+            ls.sort_unstable_by_key(|&l| (std::cmp::Reverse(snap.link(l).count), l));
+            ls.truncate(limit);
+            let mut seen = std::collections::HashSet::new();
+            let mut neighbours = Vec::new();
+            let mut links = Vec::with_capacity(ls.len());
+            for l in ls {
+                let link = snap.link(l);
+                let other = link.other(ix);
+                if seen.insert(other) {
+                    neighbours.push(entity_view(snap, other));
+                }
+                links.push(link_view(snap, link));
+            }
+            Ok(EntityResp {
+                generation: g.generation(),
+                entity: entity_view(snap, ix),
+                links,
+                neighbours,
+                truncated,
+            })
+        })
+        .await?;
+    st.record(
+        &caller.user,
+        "entity",
+        vec![resp.entity.entity_ref.clone()],
+        "",
+    )?;
+    Ok(ApiJson(resp))
+}
+
+#[derive(Serialize)]
+pub struct EvidenceRecord {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub time: Option<i64>,
+    /// Amount in fen (transfers), duration in seconds (calls), otherwise 0.
+    pub value: i64,
+    pub source: String,
+    pub line: u64,
+    pub record: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct EvidenceResp {
+    pub generation: u64,
+    pub records: Vec<EvidenceRecord>,
+    pub truncated: bool,
+}
+
+pub async fn evidence(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<EvidenceQuery>,
+) -> ApiResult<ApiJson<EvidenceResp>> {
+    check_ref_text(&q.from)?;
+    check_ref_text(&q.to)?;
+    let limit = check_range("limit", q.limit.unwrap_or(100), 1, limits::MAX_EVIDENCE)? as usize;
+    let g = st.graph.current()?;
+    let (from, to, kind) = (q.from.clone(), q.to.clone(), q.kind.clone());
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            let a = resolve(snap, &from)?;
+            let b = resolve(snap, &to)?;
+            // The links between the two, in either stored direction, of the asked kind.
+            let links: Vec<SnapLink> = snap
+                .all_links(a)
+                .filter(|&(o, _)| o == b)
+                .map(|(_, l)| *snap.link(l))
+                .filter(|l| {
+                    kind.as_deref()
+                        .is_none_or(|k| snap.link_kind_name(l.kind) == k)
+                })
+                .collect();
+            if links.is_empty() {
+                return Err(ApiError::NotFound(format!(
+                    "no link between {from} and {to}"
+                )));
+            }
+            let mut records = Vec::new();
+            let mut truncated = false;
+            let mut sources = std::collections::HashMap::new();
+            for l in links {
+                let key = LinkKey {
+                    src: snap.node(l.src).id,
+                    kind: l.kind,
+                    dst: snap.node(l.dst).id,
+                };
+                let left = limit.saturating_sub(records.len());
+                if left == 0 {
+                    truncated = true;
+                    break;
+                }
+                let evs = g
+                    .store
+                    .evidence(&key, left + 1)
+                    .map_err(ApiError::internal)?;
+                if evs.len() > left {
+                    truncated = true;
+                }
+                for ev in evs.into_iter().take(left) {
+                    let source = match sources.get(&ev.source) {
+                        Some(s) => Clone::clone(s),
+                        None => {
+                            let s = g
+                                .store
+                                .source(ev.source)
+                                .map_err(ApiError::internal)?
+                                .map(|s| match s.label {
+                                    Some(lab) => format!("{} ({lab})", s.file),
+                                    None => s.file,
+                                })
+                                .unwrap_or_default();
+                            sources.insert(ev.source, s.clone());
+                            s
+                        }
+                    };
+                    records.push(EvidenceRecord {
+                        from: snap.reference(l.src),
+                        to: snap.reference(l.dst),
+                        kind: snap.link_kind_name(l.kind).to_string(),
+                        time: ev.key.time,
+                        value: ev.value,
+                        source,
+                        line: ev.line,
+                        record: ev.record_id,
+                        detail: ev.detail,
+                    });
+                }
+            }
+            Ok(EvidenceResp {
+                generation: g.generation(),
+                records,
+                truncated,
+            })
+        })
+        .await?;
+    st.record(
+        &caller.user,
+        "evidence",
+        vec![q.from, q.to],
+        q.kind.unwrap_or_default(),
+    )?;
+    Ok(ApiJson(resp))
+}
+
+/// One hop of an explanation path with its aggregated evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepView {
+    pub from: String,
+    pub to: String,
+    pub kind: String,
+    pub count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<i64>,
+}
+
+fn step_view(snap: &Snapshot, s: &interim::Step) -> StepView {
+    let l = link_view(snap, snap.link(s.link));
+    StepView {
+        from: snap.reference(s.from),
+        to: snap.reference(s.to),
+        kind: l.kind,
+        count: l.count,
+        amount_fen: l.amount_fen,
+        duration_s: l.duration_s,
+        first: l.first,
+        last: l.last,
+    }
+}
+
+#[derive(Serialize)]
+pub struct LeadView {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub kind: &'static str,
+    pub label: String,
+    pub score: f64,
+    pub hops: u32,
+    pub roles: Vec<&'static str>,
+    pub reasons: Vec<String>,
+    pub paths: Vec<Vec<StepView>>,
+}
+
+#[derive(Serialize)]
+pub struct ExpandStats {
+    pub visited: usize,
+    pub leads: usize,
+    pub hubs: usize,
+    pub millis: u128,
+}
+
+#[derive(Serialize)]
+pub struct ExpandResp {
+    pub generation: u64,
+    pub seeds: Vec<EntityView>,
+    pub leads: Vec<LeadView>,
+    pub hubs: Vec<EntityView>,
+    pub links: Vec<LinkView>,
+    pub stats: ExpandStats,
+    /// True when a bound (limit, visit cap) cut the answer.
+    pub truncated: bool,
+}
+
+/// Entities with more links than this are hubs (hotlines, payment platforms).
+pub const HUB_DEGREE: usize = 500;
+/// Entities one expansion visits at most.
+pub const MAX_VISIT: usize = 300_000;
+
+pub async fn expand(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ExpandReq>,
+) -> ApiResult<ApiJson<ExpandResp>> {
+    req.check()?;
+    let g = st.graph.current()?;
+    let r2 = req.clone();
+    let resp = st
+        .blocking(move || {
+            let t0 = std::time::Instant::now();
+            let snap = &g.snap;
+            let seeds: Vec<Ix> = r2
+                .seeds
+                .iter()
+                .map(|s| resolve(snap, s))
+                .collect::<ApiResult<_>>()?;
+            let cfg = interim::ExpandConfig {
+                hops: r2.hops.unwrap_or(3),
+                limit: r2.limit.unwrap_or(200) as usize,
+                kinds: r2
+                    .kinds
+                    .as_ref()
+                    .map(|ks| ks.iter().filter_map(|k| EntityKind::parse(k)).collect()),
+                link_kinds: r2.link_kinds.clone(),
+                from: r2.from,
+                to: r2.to,
+                min_count: r2.min_count.unwrap_or(0),
+                min_amount_fen: r2.min_amount_fen.unwrap_or(0),
+                hub_degree: HUB_DEGREE,
+                max_visit: MAX_VISIT,
+            };
+            let x = interim::expand(snap, &seeds, &cfg);
+            let leads: Vec<LeadView> = x
+                .leads
+                .iter()
+                .map(|l| {
+                    let e = entity_view(snap, l.ix);
+                    LeadView {
+                        entity_ref: e.entity_ref,
+                        kind: e.kind,
+                        label: e.label,
+                        score: l.score,
+                        hops: l.hops,
+                        roles: e.roles,
+                        reasons: l.reasons.clone(),
+                        paths: l
+                            .paths
+                            .iter()
+                            .map(|p| p.iter().map(|s| step_view(snap, s)).collect())
+                            .collect(),
+                    }
+                })
+                .collect();
+            Ok(ExpandResp {
+                generation: g.generation(),
+                seeds: seeds.iter().map(|&s| entity_view(snap, s)).collect(),
+                stats: ExpandStats {
+                    visited: x.visited,
+                    leads: leads.len(),
+                    hubs: x.hubs.len(),
+                    millis: t0.elapsed().as_millis(),
+                },
+                leads,
+                hubs: x.hubs.iter().map(|&h| entity_view(snap, h)).collect(),
+                links: x
+                    .links
+                    .iter()
+                    .map(|&l| link_view(snap, snap.link(l)))
+                    .collect(),
+                truncated: x.truncated,
+            })
+        })
+        .await?;
+    let mut refs: Vec<String> = resp.seeds.iter().map(|s| s.entity_ref.clone()).collect();
+    refs.extend(resp.leads.iter().take(50).map(|l| l.entity_ref.clone()));
+    st.record(
+        &caller.user,
+        "expand",
+        refs,
+        format!(
+            "hops {} limit {}: {} leads",
+            req.hops.unwrap_or(3),
+            req.limit.unwrap_or(200),
+            resp.leads.len()
+        ),
+    )?;
+    Ok(ApiJson(resp))
+}
+
+#[derive(Serialize)]
+pub struct PathResp {
+    pub generation: u64,
+    pub paths: Vec<Vec<StepView>>,
+}
+
+pub async fn path(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PathReq>,
+) -> ApiResult<ApiJson<PathResp>> {
+    req.check()?;
+    let g = st.graph.current()?;
+    let r2 = req.clone();
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            let a = resolve(snap, &r2.from)?;
+            let b = resolve(snap, &r2.to)?;
+            let ps = interim::paths(
+                snap,
+                a,
+                b,
+                r2.max_len.unwrap_or(6),
+                r2.k.unwrap_or(3) as usize,
+                r2.include_hubs.unwrap_or(false),
+                HUB_DEGREE,
+            );
+            Ok(PathResp {
+                generation: g.generation(),
+                paths: ps
+                    .iter()
+                    .map(|p| p.iter().map(|s| step_view(snap, s)).collect())
+                    .collect(),
+            })
+        })
+        .await?;
+    st.record(
+        &caller.user,
+        "path",
+        vec![req.from, req.to],
+        format!("{} paths", resp.paths.len()),
+    )?;
+    Ok(ApiJson(resp))
+}
+
+#[derive(Serialize)]
+pub struct FlowView {
+    pub from: String,
+    pub to: String,
+    pub amount_fen: i64,
+    pub time: i64,
+    pub depth: u32,
+}
+
+#[derive(Serialize)]
+pub struct SinkView {
+    #[serde(rename = "ref")]
+    pub entity_ref: String,
+    pub label: String,
+    pub amount_fen: i64,
+}
+
+#[derive(Serialize)]
+pub struct TraceResp {
+    pub generation: u64,
+    pub root: EntityView,
+    pub forward: bool,
+    pub flows: Vec<FlowView>,
+    pub sinks: Vec<SinkView>,
+    pub entities: Vec<EntityView>,
+    pub truncated: bool,
+}
+
+pub async fn trace(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<TraceReq>,
+) -> ApiResult<ApiJson<TraceResp>> {
+    req.check()?;
+    let forward = req.forward()?;
+    let g = st.graph.current()?;
+    let r2 = req.clone();
+    let resp = st
+        .blocking(move || {
+            let snap = &g.snap;
+            let root = resolve(snap, &r2.account)?;
+            let t = interim::trace(
+                snap,
+                root,
+                forward,
+                r2.hops.unwrap_or(6),
+                r2.window_s.unwrap_or(7 * 86_400),
+                r2.from,
+                r2.limit.unwrap_or(1000) as usize,
+            );
+            let mut seen = std::collections::HashSet::new();
+            let mut entities = Vec::new();
+            for f in &t.flows {
+                for v in [f.from, f.to] {
+                    if seen.insert(v) {
+                        entities.push(entity_view(snap, v));
+                    }
+                }
+            }
+            Ok(TraceResp {
+                generation: g.generation(),
+                root: entity_view(snap, root),
+                forward,
+                flows: t
+                    .flows
+                    .iter()
+                    .map(|f| FlowView {
+                        from: snap.reference(f.from),
+                        to: snap.reference(f.to),
+                        amount_fen: f.amount_fen,
+                        time: f.time,
+                        depth: f.depth,
+                    })
+                    .collect(),
+                sinks: t
+                    .sinks
+                    .iter()
+                    .take(100)
+                    .map(|&(v, a)| SinkView {
+                        entity_ref: snap.reference(v),
+                        label: snap.node(v).label.unwrap_or_default().to_string(),
+                        amount_fen: a,
+                    })
+                    .collect(),
+                entities,
+                truncated: t.truncated,
+            })
+        })
+        .await?;
+    st.record(
+        &caller.user,
+        "trace",
+        vec![resp.root.entity_ref.clone()],
+        format!("{} flows", resp.flows.len()),
+    )?;
+    Ok(ApiJson(resp))
+}
+
+pub async fn runs(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> ApiResult<ApiJson<serde_json::Value>> {
+    let _g = st.graph.current()?;
+    st.record(&caller.user, "community_runs", vec![], "")?;
+    Err(ApiError::Unavailable(
+        "community runs are not wired yet".to_string(),
+    ))
+}
+
+pub async fn run(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<serde_json::Value>> {
+    check_ref_text(&id)?;
+    let _g = st.graph.current()?;
+    st.record(&caller.user, "community_run", vec![format!("run:{id}")], "")?;
+    Err(ApiError::Unavailable(
+        "community runs are not wired yet".to_string(),
+    ))
+}
+
+pub async fn membership(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<MembershipReq>,
+) -> ApiResult<ApiJson<serde_json::Value>> {
+    if req.refs.len() > limits::MAX_LEADS as usize * 5 {
+        return Err(ApiError::bad(format!(
+            "at most {} refs",
+            limits::MAX_LEADS * 5
+        )));
+    }
+    let _g = st.graph.current()?;
+    st.record(
+        &caller.user,
+        "community_membership",
+        vec![],
+        req.run.unwrap_or_default(),
+    )?;
+    Err(ApiError::Unavailable(
+        "community runs are not wired yet".to_string(),
+    ))
+}
