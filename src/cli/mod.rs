@@ -4,6 +4,8 @@
 pub mod analyze;
 mod data;
 pub mod generate;
+pub mod serve;
+pub mod user;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -49,6 +51,12 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Run community detection, components, k-core, PageRank or BFS on a plain edge-list file.
     Analyze(analyze::AnalyzeArgs),
+    /// Serve the web viewer and the JSON API.
+    Serve(serve::ServeArgs),
+    /// Manage viewer accounts.
+    User(user::UserArgs),
+    /// Read or verify the audit log.
+    Audit(user::AuditArgs),
 }
 
 /// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
@@ -78,6 +86,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Check(a) => data::check(&a),
         Command::Generate(a) => generate::run(&a),
         Command::Analyze(a) => analyze::run(&a),
+        Command::Serve(a) => serve::run(a),
+        Command::User(a) => user::run(a),
+        Command::Audit(a) => user::run_audit(a),
     }
 }
 
