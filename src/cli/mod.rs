@@ -3,6 +3,7 @@
 
 pub mod analyze;
 mod data;
+pub mod demo;
 pub mod generate;
 pub mod serve;
 pub mod user;
@@ -51,6 +52,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Run community detection, components, k-core, PageRank or BFS on a plain edge-list file.
     Analyze(analyze::AnalyzeArgs),
+    /// Generate the demo case, import it, create demo accounts and serve the viewer.
+    Demo(demo::DemoArgs),
     /// Serve the web viewer and the JSON API.
     Serve(serve::ServeArgs),
     /// Manage viewer accounts.
@@ -86,6 +89,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Check(a) => data::check(&a),
         Command::Generate(a) => generate::run(&a),
         Command::Analyze(a) => analyze::run(&a),
+        Command::Demo(a) => demo::run(&a),
         Command::Serve(a) => serve::run(a),
         Command::User(a) => user::run(a),
         Command::Audit(a) => user::run_audit(a),
