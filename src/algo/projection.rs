@@ -1,1 +1,1 @@
-//! TODO
+//! Person-level projection (in progress).
