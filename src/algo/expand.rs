@@ -346,7 +346,7 @@ pub fn expand(snap: &Snapshot, cfg: &ExpandConfig) -> Result<Expansion, ExpandEr
     let mut unexplored: usize = snap.link_count() * 2;
     let mut bottom_up = false;
 
-    for hop in 1..=cfg.hops.max(0) {
+    for hop in 1..=cfg.hops {
         if frontier.is_empty() {
             break;
         }

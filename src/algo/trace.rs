@@ -212,7 +212,8 @@ pub fn trace(
     };
 
     let mut edges: Vec<FlowEdge> = Vec::new();
-    let mut sinks: FxHashMap<Ix, (Fen, Vec<(Fen, SinkReason)>, u32)> = FxHashMap::default();
+    type Parts = (Fen, Vec<(Fen, SinkReason)>, u32);
+    let mut sinks: FxHashMap<Ix, Parts> = FxHashMap::default();
     let mut sink = |acc: Ix, amount: Fen, reason: SinkReason, depth: u32| {
         if amount <= 0 {
             return;

@@ -2,6 +2,7 @@
 //! library, and prints a human table or, with `--json`, one JSON document for scripts.
 
 mod data;
+pub mod expand;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -43,6 +44,12 @@ pub enum Command {
     Search(data::SearchArgs),
     /// Check the store's internal consistency (counts, identifiers, both link directions, evidence).
     Check(data::CheckArgs),
+    /// Ranked, explained leads from one or more seeds.
+    Expand(expand::ExpandArgs),
+    /// Shortest and k shortest paths between two entities, by evidence strength.
+    Path(expand::PathArgs),
+    /// Money-flow trace from an account, forward or backward, in time order.
+    Trace(expand::TraceArgs),
 }
 
 /// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
@@ -70,6 +77,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Show(a) => data::show(&a),
         Command::Search(a) => data::search(&a),
         Command::Check(a) => data::check(&a),
+        Command::Expand(a) => expand::run_expand(&a),
+        Command::Path(a) => expand::run_path(&a),
+        Command::Trace(a) => expand::run_trace(&a),
     }
 }
 
