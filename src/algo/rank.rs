@@ -31,6 +31,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
 
+/// Flagged returnees nearby at which the `returnees` component reaches 63%: a compound member has
+/// dozens of flagged colleagues within two hops; a villager who knows one returnee has one or two.
+pub const RETURNEES_SCALE: f64 = 25.0;
+
 /// A reported victim's score is multiplied by this.
 pub const VICTIM_FACTOR: f64 = 0.3;
 
@@ -51,14 +55,14 @@ impl Weights {
     /// The weights the command line uses.
     pub fn standard() -> Weights {
         Weights {
-            proximity: 0.35,
-            evidence: 0.10,
-            returnees: 0.25,
+            proximity: 0.25,
+            evidence: 0.05,
+            returnees: 0.35,
             foreign: 0.15,
             shared_device: 0.10,
             per_head: 0.05,
-            layering: 0.10,
-            known_role: 0.10,
+            layering: 0.30,
+            known_role: 0.15,
         }
     }
 }
@@ -119,6 +123,8 @@ pub struct Signals {
     /// accounts fed those.
     pub layered_from: u32,
     pub layered_upstream: u32,
+    /// Share of the lead's transfer inflow that did not leave again (money ends here).
+    pub retained: f64,
 }
 
 /// A ranked lead.
@@ -368,9 +374,10 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
                     s.round_payments = o.round_payments;
                     s.round_amount = o.round_amount;
                 }
-                if o.layered_upstream > s.layered_upstream {
+                if o.layered_upstream as f64 * o.retained > s.layered_upstream as f64 * s.retained {
                     s.layered_from = o.layered_from;
                     s.layered_upstream = o.layered_upstream;
+                    s.retained = o.retained;
                 }
                 s.returnees = s.returnees.max(near_returnees[j as usize]);
             }
@@ -394,8 +401,8 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             let roles = snap.roles(v);
             let sat = |x: f64, k: f64| 1.0 - (-x / k).exp();
             let proximity = (s.ppr / ppr_ref).ln_1p() / (ppr_max / ppr_ref).ln_1p();
-            let evidence = sat(s.evidence, 8.0);
-            let returnees = sat(f64::from(s.returnees), 3.0);
+            let evidence = sat(s.evidence, 40.0);
+            let returnees = sat(f64::from(s.returnees), RETURNEES_SCALE);
             let foreign = if s.foreign_numbers.is_empty() {
                 0.5 * sat(f64::from(s.foreign_contacts), 3.0)
             } else {
@@ -411,7 +418,7 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             } else {
                 0.0
             };
-            let layering = sat(f64::from(s.layered_upstream), 15.0);
+            let layering = sat(f64::from(s.layered_upstream), 15.0) * s.retained;
             let mut known = roles;
             known.0 &= !Roles::bit("victim").unwrap_or(0);
             let known_role = if known.is_empty() { 0.0 } else { 1.0 };
@@ -575,7 +582,8 @@ fn own_signals(
                     continue;
                 }
                 let c = i64::from(link.count.max(1));
-                if link.total % c == 0 {
+                // the same round sum paid repeatedly by one payer (victims pay once each)
+                if c >= 2 && link.total % c == 0 {
                     let mean = link.total / c;
                     if mean >= MIN_PER_HEAD_FEN && mean % ROUND_FEN == 0 {
                         *by_amount.entry(mean).or_default() += link.count;
@@ -584,11 +592,26 @@ fn own_signals(
                 if snap.degree(b) > 10_000 {
                     continue;
                 }
-                let feeders = snap
-                    .in_links(b)
-                    .filter(|&(_, l2)| snap.link(l2).kind == LinkKind::TRANSFER)
-                    .count() as u32;
-                if feeders >= 3 {
+                // a layering account: fed by several, and passes on what it gets (in ≈ out)
+                let (mut feeders, mut inflow, mut outflow) = (0u32, 0i64, 0i64);
+                for (_, l2) in snap.in_links(b) {
+                    let x = snap.link(l2);
+                    if x.kind == LinkKind::TRANSFER {
+                        feeders += 1;
+                        inflow = inflow.saturating_add(x.total);
+                    }
+                }
+                if feeders < 3 {
+                    continue;
+                }
+                for (_, l2) in snap.out_links(b) {
+                    let x = snap.link(l2);
+                    if x.kind == LinkKind::TRANSFER {
+                        outflow = outflow.saturating_add(x.total);
+                    }
+                }
+                let passes_on = outflow.min(inflow) as f64 >= 0.8 * outflow.max(inflow) as f64;
+                if passes_on {
                     layered_from += 1;
                     upstream += feeders;
                 }
@@ -601,6 +624,24 @@ fn own_signals(
             }
             s.layered_from = layered_from;
             s.layered_upstream = upstream;
+            let (mut inflow, mut outflow) = (0i64, 0i64);
+            for (_, l) in snap.in_links(v) {
+                let x = snap.link(l);
+                if x.kind == LinkKind::TRANSFER {
+                    inflow = inflow.saturating_add(x.total);
+                }
+            }
+            for (_, l) in snap.out_links(v) {
+                let x = snap.link(l);
+                if x.kind == LinkKind::TRANSFER {
+                    outflow = outflow.saturating_add(x.total);
+                }
+            }
+            s.retained = if inflow > 0 {
+                (1.0 - outflow as f64 / inflow as f64).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
         }
         _ => {}
     }
@@ -845,10 +886,11 @@ fn reasons(
     }
     if s.layered_from > 0 {
         out.push(format!(
-            "receives money from {} account{} that received from {} others",
+            "receives money from {} account{} that received from {} others, and keeps {:.0}% of it",
             s.layered_from,
             if s.layered_from == 1 { "" } else { "s" },
-            s.layered_upstream
+            s.layered_upstream,
+            100.0 * s.retained
         ));
     }
     if roles.contains("victim") {
