@@ -47,7 +47,7 @@ pub struct FlowEdge {
     pub time: Timestamp,
     /// The traced amount on this edge (fen).
     pub amount: Fen,
-    /// The transfer's own amount.
+    /// The transfers' own amount (all parts to this counterparty).
     pub transferred: Fen,
     /// 1 for the first hop.
     pub depth: u32,
@@ -256,7 +256,8 @@ pub fn trace(
                     (t.first <= st.time).then(|| t.last.min(st.time))?
                 };
                 let delay = (when - st.time).abs();
-                if cfg.max_delay.is_some_and(|d| delay > d) {
+                // the start account's money arrived over its whole active period: no delay bound there
+                if st.depth > 0 && cfg.max_delay.is_some_and(|d| delay > d) {
                     return None;
                 }
                 Some((t, when))
@@ -277,34 +278,46 @@ pub fn trace(
         );
         let weights: Vec<Fen> = next.iter().map(|(t, _)| t.amount).collect();
         let shares = split(moved, &weights);
-        let mut children = Vec::new();
+        // One flow edge per counterparty: its parts add up, leaving at the earliest of them (so the
+        // tree stays the size of the account graph, not of the transaction list).
+        let mut grouped: Vec<(Ix, u32, Timestamp, Fen, Fen)> = Vec::new();
         for ((t, when), share) in next.into_iter().zip(shares) {
+            match grouped.iter_mut().find(|g| g.0 == t.other) {
+                Some(g) => {
+                    g.3 += share;
+                    g.4 += t.amount;
+                }
+                None => grouped.push((t.other, t.link, when, share, t.amount)),
+            }
+        }
+        let mut children = Vec::new();
+        for (other, link, when, share, transferred) in grouped {
             if share <= 0 {
                 continue;
             }
-            if st.path.contains(&t.other) {
+            if st.path.contains(&other) {
                 sink(st.account, share, SinkReason::Cycle, st.depth);
                 continue;
             }
             let (from, to) = if fwd {
-                (st.account, t.other)
+                (st.account, other)
             } else {
-                (t.other, st.account)
+                (other, st.account)
             };
             edges.push(FlowEdge {
                 from,
                 to,
-                link: t.link,
+                link,
                 time: when,
                 amount: share,
-                transferred: t.amount,
+                transferred,
                 depth: st.depth + 1,
                 parent: st.parent,
             });
             let mut path = st.path.clone();
-            path.push(t.other);
+            path.push(other);
             children.push(State {
-                account: t.other,
+                account: other,
                 amount: share,
                 time: when,
                 depth: st.depth + 1,
