@@ -14,6 +14,7 @@
 //! | `per_head` | repeated round-sum payments into the lead's accounts |
 //! | `layering` | money into the lead's accounts from accounts that themselves received from many |
 //! | `known_role` | the lead already carries an investigative role (returnee, suspect…) |
+//! | `associates` | second round: the summed first-round scores of the persons the lead deals with (calls, money, relations, shared handsets), so the people many suspects deal with rise |
 //!
 //! A reported victim's score is scaled down by [`VICTIM_FACTOR`]: victims are witnesses, not leads.
 //! A person inherits the signals of the identifiers they own or use, and their proximity is the walk's
@@ -35,6 +36,12 @@ use std::time::Instant;
 /// dozens of flagged colleagues within two hops; a villager who knows one returnee has one or two.
 pub const RETURNEES_SCALE: f64 = 25.0;
 
+/// Summed associate scores (each above [`ASSOCIATE_FLOOR`]) at which `associates` reaches 63%.
+pub const ASSOCIATES_SCALE: f64 = 3.0;
+/// Only the part of an associate's first-round score above this counts: knowing many ordinary
+/// people is not suspicious.
+pub const ASSOCIATE_FLOOR: f64 = 0.3;
+
 /// A reported victim's score is multiplied by this.
 pub const VICTIM_FACTOR: f64 = 0.3;
 
@@ -49,6 +56,7 @@ pub struct Weights {
     pub per_head: f64,
     pub layering: f64,
     pub known_role: f64,
+    pub associates: f64,
 }
 
 impl Weights {
@@ -63,6 +71,7 @@ impl Weights {
             per_head: 0.05,
             layering: 0.30,
             known_role: 0.15,
+            associates: 0.35,
         }
     }
 }
@@ -125,6 +134,8 @@ pub struct Signals {
     pub layered_upstream: u32,
     /// Share of the lead's transfer inflow that did not leave again (money ends here).
     pub retained: f64,
+    /// Sum of the first-round scores of the persons the lead deals with.
+    pub associates: f64,
 }
 
 /// A ranked lead.
@@ -454,6 +465,62 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             }
         })
         .collect();
+    // --- associates: the scores of the persons a lead deals with ------------------------------
+    // A compound member's contacts are compound members; the boss's and the financiers' are many
+    // of them; a member's relative knows one member and a village. Each lead gains
+    // `associates` = saturated sum of its person-neighbours' first-round scores.
+    let mut holders: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (p, ids) in held.iter().enumerate() {
+        for &j in ids {
+            holders[j as usize].push(p as u32);
+        }
+    }
+    let mut first: Vec<f64> = vec![0.0; n];
+    for l in &leads {
+        first[sub.local[&l.ix] as usize] = l.score;
+    }
+    let assoc: Vec<f64> = leads
+        .par_iter()
+        .map(|l| {
+            let i = sub.local[&l.ix];
+            let mut unit: Vec<u32> = vec![i];
+            if snap.kind(l.ix) == EntityKind::Person {
+                unit.extend_from_slice(&held[i as usize]);
+            } else {
+                for &p in &holders[i as usize] {
+                    unit.push(p);
+                    unit.extend_from_slice(&held[p as usize]);
+                }
+            }
+            let mut people: Vec<u32> = Vec::new();
+            for &u in &unit {
+                for &(w, lk) in &sub.adj[u as usize] {
+                    if sub.hub[w as usize] || is_identity(snap.link(lk).kind) {
+                        continue;
+                    }
+                    if snap.kind(sub.nodes[w as usize]) == EntityKind::Person {
+                        people.push(w);
+                    } else {
+                        people.extend_from_slice(&holders[w as usize]);
+                    }
+                }
+            }
+            people.sort_unstable();
+            people.dedup();
+            people
+                .iter()
+                .filter(|p| !unit.contains(p))
+                .map(|&p| (first[p as usize] - ASSOCIATE_FLOOR).max(0.0))
+                .sum::<f64>()
+        })
+        .collect();
+    for (l, a) in leads.iter_mut().zip(assoc) {
+        let c = 1.0 - (-a / ASSOCIATES_SCALE).exp();
+        l.components.push(("associates", c));
+        let victim = snap.roles(l.ix).contains("victim");
+        l.score += w.associates * c * if victim { VICTIM_FACTOR } else { 1.0 };
+        l.signals.associates = a;
+    }
     leads.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ix.cmp(&b.ix)));
     let candidates = leads.len();
     if cfg.limit > 0 {
