@@ -105,7 +105,7 @@ pub struct TraceArgs {
     #[arg(long, default_value_t = 6)]
     pub hops: u32,
     /// Money must move on within this many hours of arriving (0 = no limit).
-    #[arg(long, default_value_t = 72)]
+    #[arg(long, default_value_t = 24)]
     pub window_hours: i64,
     /// Only transfers after this time (`YYYY-MM-DD HH:MM:SS`, Beijing time).
     #[arg(long)]

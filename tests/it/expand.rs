@@ -158,7 +158,7 @@ fn case(dir: &Path, seed: u64) {
             direction: FlowDirection::Forward,
             hops: 6,
             window: None,
-            max_delay: Some(72 * 3600),
+            max_delay: Some(24 * 3600),
             min_amount: 100,
             max_edges: 100_000,
         },
