@@ -1,7 +1,7 @@
 //! `import`, `stats`, `show`, `search`, `check`: getting data in and looking at it.
 
 use super::{print_json, DbArg};
-use crate::ingest::import::{import_files, ImportConfig, ImportReport, INGEST_BATCH};
+use crate::ingest::import::{import_parsers, open_files, ImportConfig, ImportReport, INGEST_BATCH};
 use crate::ingest::record::Reject;
 use crate::model::ident::interpretations;
 use crate::model::time::{BeijingTime, Yuan};
@@ -89,11 +89,8 @@ fn stamp() -> String {
 }
 
 pub fn import(a: &ImportArgs) -> Result<()> {
-    for f in &a.files {
-        if !f.is_file() {
-            bail!("{}: no such file (nothing was imported)", f.display());
-        }
-    }
+    // Every file is opened and recognised before the store is touched.
+    let parsers = open_files(&a.files).context("nothing was imported")?;
     let store = Store::open(&a.db.db)
         .with_context(|| format!("opening the store at {}", a.db.db.display()))?;
     let report_dir = a
@@ -150,9 +147,9 @@ pub fn import(a: &ImportArgs) -> Result<()> {
             ));
         }
     };
-    let report = import_files(
+    let report = import_parsers(
         &store,
-        &a.files,
+        parsers,
         &ImportConfig {
             chunk_rows: a.batch,
         },

@@ -2,7 +2,7 @@
 //! anything is written), then streams each through its parser and the store writer, parsing the next
 //! chunk while the previous one is written. Rejected rows are collected with file, line and reason.
 
-use super::parse::{self, Chunk, Layout, ParseError};
+use super::parse::{self, Chunk, FileParser, Layout, ParseError};
 use super::record::Reject;
 use super::writer::{WriteCounts, Writer};
 use super::IngestError;
@@ -89,8 +89,18 @@ fn layout_rank(l: Layout) -> u8 {
     }
 }
 
-/// Imports `paths` into `store`. Each rejected row is handed to `on_reject` (to be kept aside);
-/// `on_progress` is called after each chunk.
+/// Opens every file and recognises its layout, in the order they will be imported. Call it before
+/// opening the store, so that a bad file stops the import before anything is written.
+pub fn open_files(paths: &[PathBuf]) -> Result<Vec<FileParser>, ParseError> {
+    let mut parsers = paths
+        .iter()
+        .map(|p| parse::open(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    parsers.sort_by_key(|p| layout_rank(p.layout()));
+    Ok(parsers)
+}
+
+/// Imports `paths` into `store` (see [`import_parsers`]).
 pub fn import_files(
     store: &Store,
     paths: &[PathBuf],
@@ -98,12 +108,19 @@ pub fn import_files(
     on_reject: &mut dyn FnMut(&Reject),
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ImportReport, ImportError> {
+    import_parsers(store, open_files(paths)?, cfg, on_reject, on_progress)
+}
+
+/// Imports opened files into `store`. Each rejected row is handed to `on_reject` (to be kept aside);
+/// `on_progress` is called after each chunk.
+pub fn import_parsers(
+    store: &Store,
+    parsers: Vec<FileParser>,
+    cfg: &ImportConfig,
+    on_reject: &mut dyn FnMut(&Reject),
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<ImportReport, ImportError> {
     let t0 = Instant::now();
-    let mut parsers = paths
-        .iter()
-        .map(|p| parse::open(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    parsers.sort_by_key(|p| layout_rank(p.layout()));
     let mut writer = Writer::new(store)?;
     let mut report = ImportReport::default();
     let nfiles = parsers.len();

@@ -1,4 +1,4 @@
-//! Issue 3 end to end on the generated case: generate, import, expand from the seed returnee alone,
+//! Issue 3 end to end on the generated case (through the library): generate, import, expand from the seed returnee alone,
 //! rank, and trace money from a first-level mule account.
 //!
 //! The acceptance targets of the issue are precision ≥ 0.90 among the top K person leads, the boss and
@@ -9,27 +9,16 @@
 use fraudnet::algo::expand::{expand, ExpandConfig};
 use fraudnet::algo::rank::{rank, RankConfig};
 use fraudnet::algo::trace::{trace, TraceConfig};
+use fraudnet::generate::{generate, GenerateConfig};
+use fraudnet::ingest::import::{import_files, ImportConfig, INGEST_BATCH};
 use fraudnet::model::ident::parse_ref;
 use fraudnet::model::EntityKind;
 use fraudnet::snapshot::transfers::{FlowDirection, StoreTransfers};
 use fraudnet::snapshot::{Ix, Snapshot};
 use fraudnet::store::Store;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
-const PERSONS: &str = "100000";
-
-fn run(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fraudnet"))
-        .args(args)
-        .output()
-        .expect("fraudnet runs");
-    assert!(
-        out.status.success(),
-        "fraudnet {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+const PERSONS: usize = 100_000;
 
 fn lookup(snap: &Snapshot, r: &str) -> Option<Ix> {
     let n = parse_ref(r).ok()?;
@@ -49,32 +38,34 @@ fn refs(v: &serde_json::Value) -> Vec<String> {
 fn case(dir: &Path, seed: u64) {
     let out = dir.join("case");
     let db = dir.join("db");
-    let seed_s = seed.to_string();
-    run(&[
-        "generate",
-        "--out",
-        out.to_str().unwrap(),
-        "--persons",
-        PERSONS,
-        "--seed",
-        &seed_s,
-    ]);
-    let mut files: Vec<String> = std::fs::read_dir(&out)
+    generate(
+        &GenerateConfig {
+            persons: PERSONS,
+            seed,
+        },
+        &out,
+    )
+    .expect("the case is generated");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "jsonl"))
-        .map(|p| p.to_string_lossy().into_owned())
         .collect();
     files.sort();
-    let mut args = vec![
-        "import".to_string(),
-        "--db".into(),
-        db.to_string_lossy().into_owned(),
-    ];
-    args.extend(files);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(&args);
+    {
+        let store = Store::open(&db).unwrap();
+        import_files(
+            &store,
+            &files,
+            &ImportConfig {
+                chunk_rows: INGEST_BATCH,
+            },
+            &mut |_| {},
+            &mut |_| {},
+        )
+        .expect("the case imports");
+    }
 
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap();

@@ -1,3 +1,5 @@
-//! Integration tests: one binary.
+//! The one integration-test binary: end-to-end tests through the `fraudnet` binary and the library.
 
 mod expand;
+mod ingest;
+mod support;

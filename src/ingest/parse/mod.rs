@@ -3,7 +3,8 @@
 //! [`open`] reads a file's first line, recognises its [`Layout`] from the header (Chinese or English
 //! column names, any order) or from a JSON first line (FollowTheMoney), and decides the text encoding
 //! (UTF-8, or GB18030 as Chinese banks export). [`FileParser::next_chunk`] then reads up to
-//! `max_rows` raw rows sequentially and parses them in parallel with rayon, keeping row order.
+//! `max_rows` raw rows sequentially and parses them in parallel with rayon, keeping row order;
+//! the next chunk's raw rows are read while the current ones are parsed.
 //!
 //! Every row becomes either a record with its [`Origin`] (file, 1-based physical line, the row's own
 //! `source`) or a [`Reject`] with a stable reason class; rows that lose an optional value (an
@@ -176,6 +177,13 @@ struct RawRow {
     problem: Option<Bad>,
 }
 
+/// Raw rows read from the file: their bytes back to back, and where each row is.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    rows: Vec<RawRow>,
+}
+
 /// What the parallel phase shares about the file.
 struct Ctx {
     layout: Layout,
@@ -198,8 +206,11 @@ pub struct FileParser {
     reader: RecordReader,
     warnings: Vec<String>,
     ftm: ftm::Resolver,
-    data: Vec<u8>,
-    rows: Vec<RawRow>,
+    /// The raw rows being parsed, and the next ones, read while the current ones are parsed.
+    cur: Batch,
+    next: Batch,
+    /// Whether `next` was filled by the previous call.
+    prefetched: bool,
     eof: bool,
     done: bool,
 }
@@ -401,8 +412,9 @@ impl FileParser {
             reader,
             warnings,
             ftm: ftm::Resolver::default(),
-            data: Vec::new(),
-            rows: Vec::new(),
+            cur: Batch::default(),
+            next: Batch::default(),
+            prefetched: false,
             eof: false,
             done: false,
         })
@@ -428,31 +440,55 @@ impl FileParser {
 
     /// Reads up to `max_rows` rows and parses them in parallel. `Ok(None)` once the file is done.
     /// An `Err` is an I/O failure of the file itself; row problems are in [`Chunk::rejects`].
+    ///
+    /// While a chunk's rows are parsed, the next chunk's raw rows are already being read (one
+    /// rayon task), so reading overlaps parsing.
     pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<Chunk>, ParseError> {
         if self.done {
             return Ok(None);
         }
-        self.read_raw(max_rows.max(1))?;
-        if self.rows.is_empty() && self.eof {
+        let max_rows = max_rows.max(1);
+        if self.prefetched {
+            std::mem::swap(&mut self.cur, &mut self.next);
+        } else {
+            read_raw(
+                &mut self.reader,
+                &mut self.eof,
+                &self.file,
+                &mut self.cur,
+                max_rows,
+            )?;
+        }
+        if self.cur.rows.is_empty() {
             self.done = true;
             let chunk = self.ftm.finish(&self.file);
             return Ok((!chunk.rejects.is_empty() || !chunk.records.is_empty()).then_some(chunk));
         }
         let ctx = &self.ctx;
-        let data = &self.data;
-        let outs: Vec<RowOut> = self
-            .rows
-            .par_iter()
-            .map_init(Scratch::default, |scratch, raw| {
-                parse_row(ctx, data, raw, scratch)
-            })
-            .collect();
+        let cur = &self.cur;
+        let (reader, eof, file, next) =
+            (&mut self.reader, &mut self.eof, &self.file, &mut self.next);
+        let (outs, read) = rayon::join(
+            || {
+                cur.rows
+                    .par_iter()
+                    .map_init(Scratch::default, |scratch, raw| {
+                        parse_row(ctx, &cur.data, raw, scratch)
+                    })
+                    .collect::<Vec<RowOut>>()
+            },
+            || read_raw(reader, eof, file, next, max_rows),
+        );
+        read?;
+        self.prefetched = true;
         let mut chunk = Chunk {
-            rows: self.rows.len() as u64,
+            rows: self.cur.rows.len() as u64,
+            records: Vec::with_capacity(self.cur.rows.len()),
             ..Chunk::default()
         };
         let mut ftm_items = Vec::new();
-        for (raw, out) in self.rows.iter_mut().zip(outs) {
+        let data = &self.cur.data;
+        for (raw, out) in self.cur.rows.iter().zip(outs) {
             match out {
                 RowOut::Record(p) => {
                     for (reason, detail) in p.notes {
@@ -470,7 +506,7 @@ impl FileParser {
                     chunk.records.push((origin, p.record));
                 }
                 RowOut::Ftm(item) => {
-                    let text = raw_text(&self.data[raw.start..raw.end], self.ctx.encoding);
+                    let text = raw_text(&data[raw.start..raw.end], self.ctx.encoding);
                     ftm_items.push((raw.line, text, item));
                 }
                 RowOut::Bad(bad) => chunk.rejects.push(Reject {
@@ -478,7 +514,7 @@ impl FileParser {
                     line: raw.line,
                     reason: bad.reason,
                     detail: bad.detail,
-                    raw: raw_text(&self.data[raw.start..raw.end], self.ctx.encoding),
+                    raw: raw_text(&data[raw.start..raw.end], self.ctx.encoding),
                 }),
             }
         }
@@ -487,57 +523,63 @@ impl FileParser {
         }
         Ok(Some(chunk))
     }
+}
 
-    /// Fills `self.rows` / `self.data` with up to `max_rows` raw rows.
-    fn read_raw(&mut self, max_rows: usize) -> Result<(), ParseError> {
-        self.data.clear();
-        self.rows.clear();
-        while self.rows.len() < max_rows && !self.eof {
-            let raw = self.reader.next_record().map_err(|source| ParseError::Io {
-                path: self.file.to_string(),
-                source,
-            })?;
-            let start = self.data.len();
-            let (line, problem) = match raw {
-                None => {
-                    self.eof = true;
-                    break;
-                }
-                Some(Raw::Row {
-                    line,
-                    start: a,
-                    end: b,
-                }) => {
-                    self.data.extend_from_slice(self.reader.bytes(a, b));
-                    (line, None)
-                }
-                Some(Raw::TooLong { line, head, len }) => {
-                    self.data.extend_from_slice(&head);
-                    let detail =
-                        format!("row of {len} bytes is longer than the {MAX_ROW_BYTES}-byte limit");
-                    (line, Some(Bad::new("too_long", detail)))
-                }
-                Some(Raw::Unterminated {
-                    line,
-                    start: a,
-                    end: b,
-                }) => {
-                    self.data.extend_from_slice(self.reader.bytes(a, b));
-                    let detail = format!(
-                        "a quoted field opened here is not closed within {MAX_ROW_BYTES} bytes"
-                    );
-                    (line, Some(Bad::new("bad_quote", detail)))
-                }
-            };
-            self.rows.push(RawRow {
+/// Fills `batch` with up to `max_rows` raw rows (fewer at the end of the file).
+fn read_raw(
+    reader: &mut RecordReader,
+    eof: &mut bool,
+    file: &Arc<str>,
+    batch: &mut Batch,
+    max_rows: usize,
+) -> Result<(), ParseError> {
+    batch.data.clear();
+    batch.rows.clear();
+    while batch.rows.len() < max_rows && !*eof {
+        let raw = reader.next_record().map_err(|source| ParseError::Io {
+            path: file.to_string(),
+            source,
+        })?;
+        let start = batch.data.len();
+        let (line, problem) = match raw {
+            None => {
+                *eof = true;
+                break;
+            }
+            Some(Raw::Row {
                 line,
-                start,
-                end: self.data.len(),
-                problem,
-            });
-        }
-        Ok(())
+                start: a,
+                end: b,
+            }) => {
+                batch.data.extend_from_slice(reader.bytes(a, b));
+                (line, None)
+            }
+            Some(Raw::TooLong { line, head, len }) => {
+                batch.data.extend_from_slice(&head);
+                let detail =
+                    format!("row of {len} bytes is longer than the {MAX_ROW_BYTES}-byte limit");
+                (line, Some(Bad::new("too_long", detail)))
+            }
+            Some(Raw::Unterminated {
+                line,
+                start: a,
+                end: b,
+            }) => {
+                batch.data.extend_from_slice(reader.bytes(a, b));
+                let detail = format!(
+                    "a quoted field opened here is not closed within {MAX_ROW_BYTES} bytes"
+                );
+                (line, Some(Bad::new("bad_quote", detail)))
+            }
+        };
+        batch.rows.push(RawRow {
+            line,
+            start,
+            end: batch.data.len(),
+            problem,
+        });
     }
+    Ok(())
 }
 
 /// Parses one raw row (runs on rayon threads).

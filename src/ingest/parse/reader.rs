@@ -207,6 +207,9 @@ impl RecordReader {
                             if self.pos == self.end {
                                 return Ok(None);
                             }
+                            if first_line_end.is_some() && state.in_quote {
+                                break None; // a quote never closed before the end of the file
+                            }
                             break Some(self.end); // last line without a terminator
                         }
                         let shift = self.pos;
@@ -406,6 +409,15 @@ mod tests {
             "7:6,7".to_string(),
         ];
         assert_eq!(rows(&input, 100), expected);
+    }
+
+    #[test]
+    fn a_quote_open_at_the_end_costs_one_line() {
+        let input = b"a,b\n\"open,1\n2,3\n4,5";
+        assert_eq!(
+            rows(input, 1000),
+            ["1:a,b", "2:open:\"open,1", "3:2,3", "4:4,5"]
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ impl<'a> Row<'a> {
     pub(crate) fn get(&self, c: Col) -> Option<&'a str> {
         let i = usize::from(self.map.index[c as usize]?);
         let &(a, b) = self.ranges.get(i)?;
-        let s = self.base.get(a as usize..b as usize)?.trim();
+        let s = value::trim(self.base.get(a as usize..b as usize)?);
         (!s.is_empty()).then_some(s)
     }
 
@@ -59,10 +59,13 @@ pub(crate) fn phone(raw: &str, what: &str) -> Result<Normalized, Bad> {
 }
 
 pub(crate) fn account(raw: &str, what: &str) -> Result<Normalized, Bad> {
-    ident::bank_account(raw).map_err(|e| Bad::new("bad_account", format!("{what}: {e}")))
+    value::bank_account(raw).map_err(|e| Bad::new("bad_account", format!("{what}: {e}")))
 }
 
 pub(crate) fn time(raw: &str) -> Result<Timestamp, Bad> {
+    if let Some(t) = value::fast_time(raw) {
+        return Ok(t);
+    }
     parse_time(raw).map_err(|e| Bad::new("bad_time", e.to_string()))
 }
 
@@ -218,7 +221,7 @@ fn bank_statement(row: &Row<'_>) -> Result<Record, Bad> {
         None => Direction::In,
     };
     let counter = match row.get(Col::CounterAccount) {
-        Some(c) => match ident::bank_account(c) {
+        Some(c) => match value::bank_account(c) {
             Ok(n) => n,
             // A platform's clearing account written by name (支付宝（中国）网络技术有限公司).
             Err(_) if !c.is_ascii() => ident::normalize(EntityKind::Org, c)
@@ -331,7 +334,7 @@ fn persons(row: &Row<'_>, notes: &mut Notes) -> Result<Record, Bad> {
         owns.push(account(a, "accounts")?);
     }
     for d in value::list(row.get(Col::Devices)) {
-        owns.push(ident::imei(d).map_err(|e| Bad::new("bad_imei", format!("devices: {e}")))?);
+        owns.push(value::imei(d).map_err(|e| Bad::new("bad_imei", format!("devices: {e}")))?);
     }
     for w in value::list(row.get(Col::Wallets)) {
         owns.push(ident::wallet(w).map_err(|e| Bad::new("bad_wallet", format!("wallets: {e}")))?);

@@ -733,3 +733,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn ascii_header_with_gbk_rows_is_read_as_gb18030() {
+    let (gbk, _, _) = encoding_rs::GBK.encode(
+        "from_account,to_account,amount,time,from_name,to_name\n\
+         6222021234567890128,6217009876543210981,100,2024-03-05 14:20:11,王建国,李华\n\
+         6217009876543210981,6228480012345678903,200,2024-03-05 14:21:11,李华,赵敏\n",
+    );
+    let p = FileParser::from_reader("gbk.csv", Box::new(std::io::Cursor::new(gbk.into_owned())))
+        .unwrap();
+    assert_eq!(p.encoding(), TextEncoding::Gb18030);
+    let all = drain(p, 10);
+    assert!(all.rejects.is_empty(), "{:?}", all.rejects);
+    assert_eq!(transfer(&all.records[1].1).to_name.as_deref(), Some("赵敏"));
+}
+
+#[test]
+fn bank_statement_falls_back_to_the_account_number() {
+    let all = parse_bytes(
+        "交易卡号,交易账号,交易时间,交易金额,收付标志,交易对手账卡号\n\
+         ,36070001234567,2024-03-05 14:20:11,88.00,收,6222021234567890128\n\
+         ,,2024-03-05 14:20:11,88.00,收,6222021234567890128\n"
+            .as_bytes(),
+    );
+    assert_eq!(rejects(&all), [(3, "missing_field")]);
+    let tr = transfer(&all.records[0].1);
+    assert_eq!(k(&tr.to), key(EntityKind::Account, "36070001234567"));
+    assert_eq!(tr.amount, 8_800);
+}

@@ -69,7 +69,7 @@ pub(crate) fn optional_imei(raw: Option<&str>) -> (Option<Normalized>, Option<St
     if s.bytes().all(|b| b == b'0' || b == b'-' || b == b' ') {
         return (None, None);
     }
-    match ident::imei(s) {
+    match imei(s) {
         Ok(n) => (Some(n), None),
         Err(_) => (None, Some(format!("unreadable IMEI {s:?} dropped"))),
     }
@@ -197,6 +197,79 @@ pub(crate) fn phone(raw: &str) -> Result<Normalized, ident::IdentError> {
     ident::phone(raw)
 }
 
+/// Bank card / account fast path: a field of 6–32 ASCII digits is its own key (one allocation);
+/// everything else goes through [`ident::bank_account`], with an identical result (a test checks it).
+pub(crate) fn bank_account(raw: &str) -> Result<Normalized, ident::IdentError> {
+    let b = raw.as_bytes();
+    if (6..=32).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        let flags = if ident::luhn_valid(raw) {
+            Flags::default()
+        } else {
+            Flags::BAD_CHECKSUM
+        };
+        return Ok(Normalized {
+            kind: EntityKind::Account,
+            key: raw.to_string(),
+            flags,
+        });
+    }
+    ident::bank_account(raw)
+}
+
+/// IMEI fast path for 14–16 ASCII digits; otherwise [`ident::imei`], with an identical result.
+pub(crate) fn imei(raw: &str) -> Result<Normalized, ident::IdentError> {
+    let b = raw.as_bytes();
+    if (14..=16).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        let flags = if b.len() == 15 && !ident::luhn_valid(raw) {
+            Flags::BAD_CHECKSUM
+        } else {
+            Flags::default()
+        };
+        return Ok(Normalized {
+            kind: EntityKind::Device,
+            key: raw[..14].to_string(),
+            flags,
+        });
+    }
+    ident::imei(raw)
+}
+
+/// Trims white space: ASCII first (cheap), Unicode (U+3000 ideographic space…) only when an end
+/// is not ASCII.
+pub(crate) fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    match (t.as_bytes().first(), t.as_bytes().last()) {
+        (Some(&f), Some(&l)) if f >= 0x80 || l >= 0x80 => t.trim(),
+        _ => t,
+    }
+}
+
+/// Fast path for the commonest time, exactly `YYYY-MM-DD HH:MM:SS` (Beijing time). `None` means
+/// "not this shape": the caller falls back to [`crate::model::time::parse_time`], which gives the
+/// same result for this shape (a test checks it).
+pub(crate) fn fast_time(raw: &str) -> Option<crate::model::Timestamp> {
+    let b = raw.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let n = |i: usize, len: usize| -> Option<i64> {
+        b[i..i + len].iter().try_fold(0i64, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
+        })
+    };
+    crate::model::time::timestamp(
+        (n(0, 4)?, n(5, 2)?, n(8, 2)?),
+        (n(11, 2)?, n(14, 2)?, n(17, 2)?),
+        crate::model::time::BEIJING_OFFSET,
+    )
+}
+
 /// An optional IMSI: digits only (460 + network code + subscriber), else `None` with a note.
 pub(crate) fn optional_imsi(raw: Option<&str>) -> (Option<String>, Option<String>) {
     let Some(s) = raw else { return (None, None) };
@@ -291,7 +364,7 @@ mod tests {
     }
 
     #[test]
-    fn phone_fast_path_agrees() {
+    fn fast_paths_agree_with_the_rules() {
         for s in [
             "13800138000",
             "19912345678",
@@ -300,6 +373,47 @@ mod tests {
             "95588",
         ] {
             assert_eq!(phone(s), ident::phone(s), "{s}");
+        }
+        for s in [
+            "6222021234567890128",
+            "6222021234567890127",
+            "12345",
+            "123456",
+            "6222 0212",
+        ] {
+            assert_eq!(bank_account(s), ident::bank_account(s), "{s}");
+        }
+        for s in [
+            "490154203237518",
+            "490154203237517",
+            "49015420323751",
+            "4901542032375188",
+            "1234",
+        ] {
+            assert_eq!(imei(s), ident::imei(s), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_time_agrees(s in "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}") {
+            if let Some(t) = fast_time(&s) {
+                proptest::prop_assert_eq!(Ok(t), crate::model::time::parse_time(&s));
+            } else {
+                proptest::prop_assert!(crate::model::time::parse_time(&s).is_err());
+            }
+        }
+
+        #[test]
+        fn trim_agrees(s in "[ \t\u{3000}a中]{0,6}") {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+        }
+
+        #[test]
+        fn fast_paths_agree_on_digit_strings(s in "[0-9]{0,34}") {
+            proptest::prop_assert_eq!(phone(&s), ident::phone(&s));
+            proptest::prop_assert_eq!(bank_account(&s), ident::bank_account(&s));
+            proptest::prop_assert_eq!(imei(&s), ident::imei(&s));
         }
     }
 }

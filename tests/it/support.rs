@@ -1,0 +1,74 @@
+//! Helpers: a temporary directory per test and the `fraudnet` binary run inside it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Dir {
+    tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir {
+            tmp: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.tmp.path().join(p)
+    }
+
+    /// Runs `fraudnet ARGS` in this directory; returns the output whatever the exit status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_fraudnet"))
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("FRAUDNET_DB")
+            .output()
+            .expect("running fraudnet")
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "fraudnet {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("fraudnet {args:?} printed no JSON ({e}):\n{out}"))
+    }
+}
+
+/// A file under the repository's fixtures folder.
+pub fn fixture(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+pub fn fixtures_in(dir: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(dir),
+    )
+    .expect("fixtures folder")
+    .map(|e| e.expect("entry").path().display().to_string())
+    .collect();
+    files.sort();
+    files
+}
