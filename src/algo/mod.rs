@@ -10,17 +10,24 @@
 //! * centrality: [`pagerank::pagerank`], [`centrality::betweenness`], [`centrality::degree`]
 //! * quality: [`quality::modularity`], [`quality::nmi`]
 //! * traversal: [`bfs::bfs`] (direction-optimizing), [`bfs::k_hop`]
+//! * investigation over a snapshot: [`expand::expand`] (leads), [`rank::rank`], [`paths`] (petgraph on
+//!   the extracted subgraph), [`trace::trace`] (money flow), [`projection`] (person-level graph)
 
 pub mod bfs;
 pub mod centrality;
 pub mod components;
+pub mod expand;
 pub mod graph;
 pub mod kcore;
 pub mod leiden;
 pub mod lpa;
 pub mod pagerank;
+pub mod paths;
+pub mod projection;
 pub mod quality;
+pub mod rank;
 mod scratch;
+pub mod trace;
 
 /// Errors of algorithm entry points that take node indices.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

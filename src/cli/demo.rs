@@ -39,8 +39,19 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let case = a.dir.join("case");
     let db = a.dir.join("db");
     if !case.join("truth.json").exists() {
-        eprintln!("generating the demo case ({} persons) in {}", a.persons, case.display());
-        generate(&GenerateConfig { persons: a.persons, seed: a.seed }, &case).context("generating the demo case")?;
+        eprintln!(
+            "generating the demo case ({} persons) in {}",
+            a.persons,
+            case.display()
+        );
+        generate(
+            &GenerateConfig {
+                persons: a.persons,
+                seed: a.seed,
+            },
+            &case,
+        )
+        .context("generating the demo case")?;
     }
     if !db.join("CURRENT").exists() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&case)
@@ -49,7 +60,13 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "jsonl"))
             .collect();
         files.sort();
-        import(&ImportArgs { db: DbArg { db: db.clone() }, files, report_dir: None, batch: crate::ingest::import::INGEST_BATCH, json: false })?;
+        import(&ImportArgs {
+            db: DbArg { db: db.clone() },
+            files,
+            report_dir: None,
+            batch: crate::ingest::import::INGEST_BATCH,
+            json: false,
+        })?;
     }
     {
         let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
@@ -69,11 +86,20 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         }
         let truth = std::fs::read_to_string(case.join("truth.json")).unwrap_or_default();
         if let Ok(t) = serde_json::from_str::<serde_json::Value>(&truth) {
-            println!("seed returnee: {} (phone as written: {})", t["seed"].as_str().unwrap_or("?"), t["seed_phone"].as_str().unwrap_or("?"));
+            println!(
+                "seed returnee: {} (phone as written: {})",
+                t["seed"].as_str().unwrap_or("?"),
+                t["seed_phone"].as_str().unwrap_or("?")
+            );
         }
     }
     if a.no_serve {
         return Ok(());
     }
-    serve::run(ServeArgs { db, addr: a.addr, web: None, workers: 2 })
+    serve::run(ServeArgs {
+        db,
+        addr: a.addr,
+        web: None,
+        workers: 2,
+    })
 }

@@ -4,6 +4,7 @@
 pub mod analyze;
 mod data;
 pub mod demo;
+pub mod expand;
 pub mod generate;
 pub mod serve;
 pub mod user;
@@ -60,6 +61,12 @@ pub enum Command {
     User(user::UserArgs),
     /// Read or verify the audit log.
     Audit(user::AuditArgs),
+    /// Ranked, explained leads from one or more seeds.
+    Expand(expand::ExpandArgs),
+    /// Shortest and k shortest paths between two entities, by evidence strength.
+    Path(expand::PathArgs),
+    /// Money-flow trace from an account, forward or backward, in time order.
+    Trace(expand::TraceArgs),
 }
 
 /// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
@@ -93,6 +100,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::run(a),
         Command::User(a) => user::run(a),
         Command::Audit(a) => user::run_audit(a),
+        Command::Expand(a) => expand::run_expand(&a),
+        Command::Path(a) => expand::run_path(&a),
+        Command::Trace(a) => expand::run_trace(&a),
     }
 }
 

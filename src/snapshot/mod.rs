@@ -8,6 +8,7 @@
 //! swapping an `Arc`; answers name the `generation` they were computed on.
 
 pub mod csr;
+pub mod transfers;
 
 use crate::model::{EntityId, EntityKind, Flags, LinkKind, Roles, Timestamp};
 use crate::store::{LinkAgg, Store, StoreError};

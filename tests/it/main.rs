@@ -1,4 +1,5 @@
 //! The one integration-test binary: end-to-end tests through the `fraudnet` binary and the library.
 
+mod expand;
 mod ingest;
 mod support;

@@ -1,0 +1,244 @@
+//! Weighted, undirected edge lists for community detection: the person-level projection and the
+//! full entity graph.
+//!
+//! The person projection links two persons when
+//! - they hold (own or use) the same phone, account, device or wallet: a strong tie, [`SHARED_ID`];
+//! - their phones were seen in the same handset: [`SHARED_DEVICE`];
+//! - their phones called or texted each other, or their accounts or wallets transferred money, weighted
+//!   by the link's evidence strength ([`rank::strength`](super::rank::strength));
+//! - a direct person-to-person link says so (relative, colleague, recruited…), by its strength.
+//!
+//! Identifiers held by more than `max_holders` persons (a company phone, a clearing account) and
+//! handsets with more than `max_holders` numbers (relay boxes) tie nobody: they would make a clique.
+
+use super::rank::strength;
+use crate::model::{EntityKind, LinkKind};
+use crate::snapshot::{Ix, Snapshot};
+use rayon::prelude::*;
+
+/// Weight of two persons holding the same identifier.
+pub const SHARED_ID: f32 = 6.0;
+/// Weight of two persons whose phones were in the same handset.
+pub const SHARED_DEVICE: f32 = 4.0;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProjectionConfig {
+    /// Identifiers or handsets with more holders than this tie nobody.
+    pub max_holders: usize,
+}
+
+/// An undirected weighted edge list over `0..nodes.len()`, each pair once (`u < v`), sorted, with the
+/// snapshot index of each node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection {
+    pub nodes: Vec<Ix>,
+    pub edges: Vec<(u32, u32, f32)>,
+}
+
+const NONE: u32 = u32::MAX;
+
+fn merge(mut pairs: Vec<(u32, u32, f32)>) -> Vec<(u32, u32, f32)> {
+    pairs.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut out: Vec<(u32, u32, f32)> = Vec::with_capacity(pairs.len());
+    for (a, b, w) in pairs {
+        match out.last_mut() {
+            Some(last) if (last.0, last.1) == (a, b) => last.2 += w,
+            _ => out.push((a, b, w)),
+        }
+    }
+    out
+}
+
+fn ordered(a: u32, b: u32, w: f32) -> Option<(u32, u32, f32)> {
+    match a.cmp(&b) {
+        std::cmp::Ordering::Less => Some((a, b, w)),
+        std::cmp::Ordering::Greater => Some((b, a, w)),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+/// The person-level projection. See the module docs.
+///
+/// # Complexity
+/// O(m + Σ h²) where h is the number of holders of an identifier (bounded by `max_holders`), parallel
+/// over entities; then a parallel sort of the pairs.
+pub fn person_projection(snap: &Snapshot, cfg: &ProjectionConfig) -> Projection {
+    let n = snap.node_count();
+    let nodes: Vec<Ix> = (0..n as Ix)
+        .filter(|&v| snap.kind(v) == EntityKind::Person)
+        .collect();
+    let mut local = vec![NONE; n];
+    for (i, &v) in nodes.iter().enumerate() {
+        local[v as usize] = i as u32;
+    }
+    let local = &local;
+    // Holders (local person indices) of each identifier.
+    let holders = |v: Ix| -> Vec<u32> {
+        let mut h: Vec<u32> = snap
+            .all_links(v)
+            .filter(|&(p, l)| {
+                local[p as usize] != NONE
+                    && matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
+            })
+            .map(|(p, _)| local[p as usize])
+            .collect();
+        h.sort_unstable();
+        h.dedup();
+        h
+    };
+    let pairs: Vec<(u32, u32, f32)> = (0..n as Ix)
+        .into_par_iter()
+        .flat_map_iter(|v| {
+            let mut out: Vec<(u32, u32, f32)> = Vec::new();
+            match snap.kind(v) {
+                EntityKind::Person => {
+                    // direct person-person links, counted from their source
+                    for (u, l) in snap.out_links(v) {
+                        let link = snap.link(l);
+                        if local[u as usize] != NONE
+                            && !matches!(link.kind, LinkKind::OWNS | LinkKind::USES)
+                        {
+                            out.extend(ordered(
+                                local[v as usize],
+                                local[u as usize],
+                                strength(link) as f32,
+                            ));
+                        }
+                    }
+                }
+                EntityKind::Device => {
+                    let phones: Vec<Ix> = snap
+                        .all_links(v)
+                        .filter(|&(_, l)| snap.link(l).kind == LinkKind::DEVICE_OF)
+                        .map(|(p, _)| p)
+                        .collect();
+                    if phones.len() <= cfg.max_holders {
+                        let mut people: Vec<u32> = phones
+                            .iter()
+                            .flat_map(|&p| holders(p))
+                            .chain(holders(v))
+                            .collect();
+                        people.sort_unstable();
+                        people.dedup();
+                        if people.len() <= cfg.max_holders {
+                            for (i, &a) in people.iter().enumerate() {
+                                for &b in &people[i + 1..] {
+                                    out.push((a, b, SHARED_DEVICE));
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    let mine = holders(v);
+                    if mine.is_empty() || mine.len() > cfg.max_holders {
+                        return out;
+                    }
+                    for (i, &a) in mine.iter().enumerate() {
+                        for &b in &mine[i + 1..] {
+                            out.push((a, b, SHARED_ID));
+                        }
+                    }
+                    // calls, messages and transfers to identifiers of other persons (from the source)
+                    for (u, l) in snap.out_links(v) {
+                        let link = snap.link(l);
+                        if !matches!(
+                            link.kind,
+                            LinkKind::CALL | LinkKind::SMS | LinkKind::TRANSFER
+                        ) {
+                            continue;
+                        }
+                        let theirs = holders(u);
+                        if theirs.len() > cfg.max_holders {
+                            continue;
+                        }
+                        let w = strength(link) as f32;
+                        for &a in &mine {
+                            for &b in &theirs {
+                                out.extend(ordered(a, b, w));
+                            }
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    Projection {
+        nodes,
+        edges: merge(pairs),
+    }
+}
+
+/// The full entity graph as an undirected weighted edge list: every link, both directions folded
+/// into one pair, weighted by evidence strength (parallel links between two entities add up).
+///
+/// # Complexity
+/// O(m log m) (one parallel sort).
+pub fn entity_edges(snap: &Snapshot) -> Projection {
+    let pairs: Vec<(u32, u32, f32)> = snap
+        .links()
+        .par_iter()
+        .filter_map(|l| ordered(l.src, l.dst, strength(l) as f32))
+        .collect();
+    Projection {
+        nodes: (0..snap.node_count() as Ix).collect(),
+        edges: merge(pairs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algo::rank::tests::{case, person};
+
+    fn weight(p: &Projection, a: Ix, b: Ix) -> f32 {
+        let la = p.nodes.iter().position(|&v| v == a).unwrap() as u32;
+        let lb = p.nodes.iter().position(|&v| v == b).unwrap() as u32;
+        let (x, y) = if la < lb { (la, lb) } else { (lb, la) };
+        p.edges
+            .iter()
+            .find(|e| (e.0, e.1) == (x, y))
+            .map_or(0.0, |e| e.2)
+    }
+
+    #[test]
+    fn persons_tied_by_calls_devices_money_and_relations() {
+        let (snap, _) = case();
+        let p = person_projection(&snap, &ProjectionConfig { max_holders: 50 });
+        assert!(p.nodes.iter().all(|&v| snap.kind(v) == EntityKind::Person));
+        assert!(p
+            .edges
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        assert!(p.edges.iter().all(|e| e.0 < e.1 && e.2 > 0.0));
+        let s = person(&snap, "S");
+        // M1 shares a handset with the seed and they call: more than calls alone
+        let m1 = weight(&p, s, person(&snap, "M1"));
+        let m5 = weight(&p, s, person(&snap, "M5"));
+        assert!(m1 > m5 && m5 > 0.0, "{m1} {m5}");
+        assert!(
+            weight(&p, s, person(&snap, "R")) > 0.0,
+            "relative and calls"
+        );
+        assert!(
+            weight(&p, person(&snap, "B"), person(&snap, "C")) > 0.0,
+            "payments"
+        );
+        assert_eq!(weight(&p, s, person(&snap, "V1")), 0.0);
+    }
+
+    #[test]
+    fn entity_edges_fold_directions() {
+        let snap = Snapshot::from_edges(
+            3,
+            EntityKind::Phone,
+            LinkKind::CALL,
+            &[(0, 1), (1, 0), (1, 2), (2, 2)],
+        );
+        let p = entity_edges(&snap);
+        assert_eq!(p.edges.len(), 2);
+        assert_eq!((p.edges[0].0, p.edges[0].1), (0, 1));
+        assert!(p.edges[0].2 > p.edges[1].2);
+    }
+}

