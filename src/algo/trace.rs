@@ -255,7 +255,7 @@ pub fn trace(
                 } else {
                     (t.first <= st.time).then(|| t.last.min(st.time))?
                 };
-                let delay = (when - st.time).abs();
+                let delay = when.saturating_sub(st.time).saturating_abs();
                 // the start account's money arrived over its whole active period: no delay bound there
                 if st.depth > 0 && cfg.max_delay.is_some_and(|d| delay > d) {
                     return None;
@@ -465,6 +465,23 @@ mod tests {
         c.hops = 1;
         let t = trace(&snap, &agg, &c).unwrap();
         assert!(t.sinks.iter().all(|s| s.reason == SinkReason::HopLimit));
+        assert_eq!(
+            t.sinks.iter().map(|s| s.amount).sum::<Fen>(),
+            t.start_amount
+        );
+    }
+
+    #[test]
+    fn an_account_with_nothing_arriving_and_no_window_does_not_overflow() {
+        // A victim only pays out: the trace starts at Timestamp::MIN, and the delay to the first
+        // transfer must not overflow.
+        let (snap, _) = case();
+        let v1 = ix(&snap, EntityKind::Account, "6222000000000001001");
+        let agg = AggregateTransfers { snap: &snap };
+        let mut c = cfg(v1, FlowDirection::Forward);
+        c.max_delay = Some(86_400);
+        let t = trace(&snap, &agg, &c).unwrap();
+        assert!(t.start_amount > 0);
         assert_eq!(
             t.sinks.iter().map(|s| s.amount).sum::<Fen>(),
             t.start_amount

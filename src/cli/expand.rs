@@ -279,21 +279,6 @@ fn path_text(snap: &Snapshot, p: &[PathStep]) -> String {
     out
 }
 
-fn kinds_of<T>(
-    names: &[String],
-    parse: impl Fn(&str) -> Option<T>,
-    what: &str,
-) -> Result<Option<Vec<T>>> {
-    if names.is_empty() {
-        return Ok(None);
-    }
-    names
-        .iter()
-        .map(|n| parse(n).with_context(|| format!("unknown {what} {n:?}")))
-        .collect::<Result<Vec<T>>>()
-        .map(Some)
-}
-
 pub fn run_expand(a: &ExpandArgs) -> Result<()> {
     let (store, snap, build_s) = open(&a.db.db)?;
     let seeds = a
@@ -301,13 +286,15 @@ pub fn run_expand(a: &ExpandArgs) -> Result<()> {
         .iter()
         .map(|s| resolve(&snap, s))
         .collect::<Result<Vec<Ix>>>()?;
-    let filter = LinkFilter {
-        link_kinds: kinds_of(&a.links, LinkKind::builtin, "link kind")?,
-        entity_kinds: kinds_of(&a.kinds, EntityKind::parse, "entity kind")?,
-        window: window(&a.since, &a.until)?,
-        min_count: a.min_count,
-        min_amount: a.min_amount.saturating_mul(100),
-    };
+    let filter = crate::server::graph::link_filter(
+        &a.links,
+        &a.kinds,
+        parse_opt_time(&a.since)?,
+        parse_opt_time(&a.until)?,
+        a.min_count,
+        a.min_amount.saturating_mul(100),
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut cfg = ExpandConfig::standard(seeds);
     cfg.hops = a.hops;
     cfg.filter = filter;

@@ -9,11 +9,17 @@
 use super::api::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use super::limits;
-use super::{interim, AppState};
-use crate::model::{ident, EntityKind, LinkKind};
+use super::AppState;
+use crate::algo::expand::{expand as algo_expand, ExpandConfig, LinkFilter};
+use crate::algo::paths::{k_shortest_paths, PathConfig};
+use crate::algo::rank::{rank, PathStep, RankConfig};
+use crate::algo::trace::{trace as algo_trace, TraceConfig};
+use crate::model::{ident, EntityKind, LinkKind, Timestamp};
+use crate::snapshot::transfers::{FlowDirection, StoreTransfers};
 use crate::snapshot::{BuildReport, Ix, Link as SnapLink, Snapshot};
 use crate::store::{LinkKey, Store};
 use axum::extract::{Path, State};
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -687,6 +693,43 @@ pub async fn evidence(
     Ok(ApiJson(resp))
 }
 
+/// The link filter of an expansion or path query from what a user gave: link and entity kind
+/// names, a time window, minimum records and transfer total. Shared by the API and the CLI so
+/// both read the same names the same way; the error names the first unknown kind.
+pub(crate) fn link_filter(
+    link_kinds: &[String],
+    entity_kinds: &[String],
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    min_count: u32,
+    min_amount_fen: i64,
+) -> Result<LinkFilter, String> {
+    let link_kinds = (!link_kinds.is_empty())
+        .then(|| {
+            link_kinds
+                .iter()
+                .map(|k| LinkKind::builtin(k).ok_or_else(|| format!("unknown link kind `{k}`")))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let entity_kinds = (!entity_kinds.is_empty())
+        .then(|| {
+            entity_kinds
+                .iter()
+                .map(|k| EntityKind::parse(k).ok_or_else(|| format!("unknown entity kind `{k}`")))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    Ok(LinkFilter {
+        link_kinds,
+        entity_kinds,
+        window: (from.is_some() || to.is_some())
+            .then(|| (from.unwrap_or(Timestamp::MIN), to.unwrap_or(Timestamp::MAX))),
+        min_count,
+        min_amount: min_amount_fen,
+    })
+}
+
 /// One hop of an explanation path with its aggregated evidence.
 #[derive(Clone, Debug, Serialize)]
 pub struct StepView {
@@ -694,6 +737,8 @@ pub struct StepView {
     pub to: String,
     pub kind: String,
     pub count: u32,
+    /// `forward` when the walk follows the link's own direction, else `backward`.
+    pub direction: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_fen: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -704,13 +749,14 @@ pub struct StepView {
     pub last: Option<i64>,
 }
 
-fn step_view(snap: &Snapshot, s: &interim::Step) -> StepView {
+fn step_view(snap: &Snapshot, s: &PathStep) -> StepView {
     let l = link_view(snap, snap.link(s.link));
     StepView {
         from: snap.reference(s.from),
         to: snap.reference(s.to),
         kind: l.kind,
         count: l.count,
+        direction: if s.forward { "forward" } else { "backward" },
         amount_fen: l.amount_fen,
         duration_s: l.duration_s,
         first: l.first,
@@ -727,15 +773,35 @@ pub struct LeadView {
     pub score: f64,
     pub hops: u32,
     pub roles: Vec<&'static str>,
+    /// The score's parts by name (proximity, evidence, returnees, …).
+    pub components: serde_json::Map<String, serde_json::Value>,
     pub reasons: Vec<String>,
     pub paths: Vec<Vec<StepView>>,
 }
 
+/// A hub the expansion reached but did not cross.
+#[derive(Serialize)]
+pub struct HubView {
+    #[serde(flatten)]
+    pub entity: EntityView,
+    pub hop: u32,
+    pub reason: &'static str,
+}
+
 #[derive(Serialize)]
 pub struct ExpandStats {
+    /// Entities the expansion reached (seeds and hubs included).
     pub visited: usize,
     pub leads: usize,
     pub hubs: usize,
+    /// Entities reached per hop (index 0: the seeds).
+    pub per_hop: Vec<usize>,
+    /// Degree from which an entity counted as a hub.
+    pub hub_threshold: usize,
+    /// Entities ranked before the `limit` cut.
+    pub candidates: usize,
+    /// More entities lay beyond the last hop.
+    pub hop_limit_reached: bool,
     pub millis: u128,
 }
 
@@ -744,17 +810,40 @@ pub struct ExpandResp {
     pub generation: u64,
     pub seeds: Vec<EntityView>,
     pub leads: Vec<LeadView>,
-    pub hubs: Vec<EntityView>,
+    pub hubs: Vec<HubView>,
     pub links: Vec<LinkView>,
     pub stats: ExpandStats,
     /// True when a bound (limit, visit cap) cut the answer.
     pub truncated: bool,
 }
 
-/// Entities with more links than this are hubs (hotlines, payment platforms).
-pub const HUB_DEGREE: usize = 500;
-/// Entities one expansion visits at most.
+/// Entities one expansion reaches at most.
 pub const MAX_VISIT: usize = 300_000;
+/// Links drawn among the seeds and leads at most.
+pub const MAX_DRAWN_LINKS: usize = 20_000;
+/// Transactions read from the store per link when tracing money.
+pub const TRACE_RECORDS_PER_LINK: usize = 100_000;
+
+/// Links among `shown` that pass `filter`, for drawing (each once, by index, at most
+/// [`MAX_DRAWN_LINKS`]).
+fn links_among(snap: &Snapshot, shown: &[Ix], filter: &LinkFilter) -> Vec<LinkView> {
+    let set: FxHashSet<Ix> = shown.iter().copied().collect();
+    let mut links: Vec<u32> = Vec::new();
+    for &v in &set {
+        for (w, l) in snap.out_links(v) {
+            if set.contains(&w) && filter.passes(snap.link(l)) {
+                links.push(l);
+            }
+        }
+    }
+    links.sort_unstable();
+    links.dedup();
+    links.truncate(MAX_DRAWN_LINKS);
+    links
+        .iter()
+        .map(|&l| link_view(snap, snap.link(l)))
+        .collect()
+}
 
 pub async fn expand(
     State(st): State<AppState>,
@@ -762,6 +851,15 @@ pub async fn expand(
     ApiJson(req): ApiJson<ExpandReq>,
 ) -> ApiResult<ApiJson<ExpandResp>> {
     req.check()?;
+    let filter = link_filter(
+        req.link_kinds.as_deref().unwrap_or_default(),
+        req.kinds.as_deref().unwrap_or_default(),
+        req.from,
+        req.to,
+        u32::try_from(req.min_count.unwrap_or(0)).unwrap_or(u32::MAX),
+        req.min_amount_fen.unwrap_or(0),
+    )
+    .map_err(ApiError::bad)?;
     let g = st.graph.current()?;
     let r2 = req.clone();
     let resp = st
@@ -773,23 +871,17 @@ pub async fn expand(
                 .iter()
                 .map(|s| resolve(snap, s))
                 .collect::<ApiResult<_>>()?;
-            let cfg = interim::ExpandConfig {
-                hops: r2.hops.unwrap_or(3),
-                limit: r2.limit.unwrap_or(200) as usize,
-                kinds: r2
-                    .kinds
-                    .as_ref()
-                    .map(|ks| ks.iter().filter_map(|k| EntityKind::parse(k)).collect()),
-                link_kinds: r2.link_kinds.clone(),
-                from: r2.from,
-                to: r2.to,
-                min_count: r2.min_count.unwrap_or(0),
-                min_amount_fen: r2.min_amount_fen.unwrap_or(0),
-                hub_degree: HUB_DEGREE,
-                max_visit: MAX_VISIT,
-            };
-            let x = interim::expand(snap, &seeds, &cfg);
-            let leads: Vec<LeadView> = x
+            let mut cfg = ExpandConfig::standard(seeds);
+            cfg.hops = r2.hops.unwrap_or(3);
+            cfg.filter = filter;
+            cfg.max_nodes = MAX_VISIT;
+            let x = algo_expand(snap, &cfg).map_err(|e| ApiError::bad(e.to_string()))?;
+            let ranking = rank(
+                snap,
+                &x,
+                &RankConfig::standard(r2.limit.unwrap_or(200) as usize),
+            );
+            let leads: Vec<LeadView> = ranking
                 .leads
                 .iter()
                 .map(|l| {
@@ -801,6 +893,11 @@ pub async fn expand(
                         score: l.score,
                         hops: l.hops,
                         roles: e.roles,
+                        components: l
+                            .components
+                            .iter()
+                            .map(|&(k, v)| (k.to_string(), serde_json::json!(v)))
+                            .collect(),
                         reasons: l.reasons.clone(),
                         paths: l
                             .paths
@@ -810,23 +907,37 @@ pub async fn expand(
                     }
                 })
                 .collect();
+            let shown: Vec<Ix> = x
+                .seeds
+                .iter()
+                .copied()
+                .chain(ranking.leads.iter().map(|l| l.ix))
+                .collect();
             Ok(ExpandResp {
                 generation: g.generation(),
-                seeds: seeds.iter().map(|&s| entity_view(snap, s)).collect(),
+                seeds: x.seeds.iter().map(|&s| entity_view(snap, s)).collect(),
+                links: links_among(snap, &shown, &x.filter),
+                hubs: x
+                    .hubs
+                    .iter()
+                    .map(|h| HubView {
+                        entity: entity_view(snap, h.ix),
+                        hop: h.hop,
+                        reason: h.reason.as_str(),
+                    })
+                    .collect(),
+                truncated: x.stats.truncated || ranking.candidates > leads.len(),
                 stats: ExpandStats {
-                    visited: x.visited,
+                    visited: x.len(),
                     leads: leads.len(),
                     hubs: x.hubs.len(),
+                    per_hop: x.stats.per_hop.clone(),
+                    hub_threshold: x.stats.hub_threshold,
+                    candidates: ranking.candidates,
+                    hop_limit_reached: x.stats.hop_limit_reached,
                     millis: t0.elapsed().as_millis(),
                 },
                 leads,
-                hubs: x.hubs.iter().map(|&h| entity_view(snap, h)).collect(),
-                links: x
-                    .links
-                    .iter()
-                    .map(|&l| link_view(snap, snap.link(l)))
-                    .collect(),
-                truncated: x.truncated,
             })
         })
         .await?;
@@ -850,6 +961,8 @@ pub async fn expand(
 pub struct PathResp {
     pub generation: u64,
     pub paths: Vec<Vec<StepView>>,
+    /// Each path's evidence-weighted cost (lower: stronger), in the order of `paths`.
+    pub costs: Vec<f64>,
 }
 
 pub async fn path(
@@ -863,23 +976,27 @@ pub async fn path(
     let resp = st
         .blocking(move || {
             let snap = &g.snap;
-            let a = resolve(snap, &r2.from)?;
-            let b = resolve(snap, &r2.to)?;
-            let ps = interim::paths(
+            let from = resolve(snap, &r2.from)?;
+            let to = resolve(snap, &r2.to)?;
+            let found = k_shortest_paths(
                 snap,
-                a,
-                b,
-                r2.max_len.unwrap_or(6),
-                r2.k.unwrap_or(3) as usize,
-                r2.include_hubs.unwrap_or(false),
-                HUB_DEGREE,
-            );
+                &PathConfig {
+                    from,
+                    to,
+                    k: r2.k.unwrap_or(3) as usize,
+                    max_len: r2.max_len.unwrap_or(6),
+                    through_hubs: r2.include_hubs.unwrap_or(false),
+                    filter: LinkFilter::all(),
+                },
+            )
+            .map_err(|e| ApiError::bad(e.to_string()))?;
             Ok(PathResp {
                 generation: g.generation(),
-                paths: ps
+                paths: found
                     .iter()
-                    .map(|p| p.iter().map(|s| step_view(snap, s)).collect())
+                    .map(|p| p.steps.iter().map(|s| step_view(snap, s)).collect())
                     .collect(),
+                costs: found.iter().map(|p| p.cost).collect(),
             })
         })
         .await?;
@@ -896,9 +1013,14 @@ pub async fn path(
 pub struct FlowView {
     pub from: String,
     pub to: String,
+    /// The traced amount on this edge.
     pub amount_fen: i64,
+    /// What the transfers on this edge moved in all (the traced amount is a part of it).
+    pub transferred_fen: i64,
     pub time: i64,
     pub depth: u32,
+    /// The flow this one continues (index into `flows`).
+    pub parent: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -907,6 +1029,11 @@ pub struct SinkView {
     pub entity_ref: String,
     pub label: String,
     pub amount_fen: i64,
+    /// Why the money stops here: no_further_flow, retained, hop_limit, cycle, cut.
+    pub reason: &'static str,
+    pub depth: u32,
+    /// Persons who own or use the account.
+    pub owners: Vec<EntityView>,
 }
 
 #[derive(Serialize)]
@@ -914,11 +1041,18 @@ pub struct TraceResp {
     pub generation: u64,
     pub root: EntityView,
     pub forward: bool,
+    pub start_amount_fen: i64,
     pub flows: Vec<FlowView>,
     pub sinks: Vec<SinkView>,
     pub entities: Vec<EntityView>,
     pub truncated: bool,
+    /// Set when some transactions could not be read and those links used their aggregates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
+
+/// Sinks returned at most.
+pub const MAX_SINKS: usize = 100;
 
 pub async fn trace(
     State(st): State<AppState>,
@@ -933,19 +1067,28 @@ pub async fn trace(
         .blocking(move || {
             let snap = &g.snap;
             let root = resolve(snap, &r2.account)?;
-            let t = interim::trace(
-                snap,
-                root,
-                forward,
-                r2.hops.unwrap_or(6),
-                r2.window_s.unwrap_or(7 * 86_400),
-                r2.from,
-                r2.limit.unwrap_or(1000) as usize,
-            );
-            let mut seen = std::collections::HashSet::new();
+            let cfg = TraceConfig {
+                account: root,
+                direction: if forward {
+                    FlowDirection::Forward
+                } else {
+                    FlowDirection::Backward
+                },
+                hops: r2.hops.unwrap_or(6),
+                window: r2.from.map(|f| (f, Timestamp::MAX)),
+                max_delay: Some(r2.window_s.unwrap_or(7 * 86_400)),
+                min_amount: 1,
+                max_edges: r2.limit.unwrap_or(1000) as usize,
+            };
+            let source = StoreTransfers::new(snap, &g.store, TRACE_RECORDS_PER_LINK);
+            let t = algo_trace(snap, &source, &cfg).map_err(|e| ApiError::bad(e.to_string()))?;
+            let warning = source.take_error().map(|e| {
+                format!("some transactions could not be read ({e}); those links used totals")
+            });
+            let mut seen = FxHashSet::default();
             let mut entities = Vec::new();
-            for f in &t.flows {
-                for v in [f.from, f.to] {
+            for e in &t.edges {
+                for v in [e.from, e.to] {
                     if seen.insert(v) {
                         entities.push(entity_view(snap, v));
                     }
@@ -955,29 +1098,36 @@ pub async fn trace(
                 generation: g.generation(),
                 root: entity_view(snap, root),
                 forward,
+                start_amount_fen: t.start_amount,
                 flows: t
-                    .flows
+                    .edges
                     .iter()
-                    .map(|f| FlowView {
-                        from: snap.reference(f.from),
-                        to: snap.reference(f.to),
-                        amount_fen: f.amount_fen,
-                        time: f.time,
-                        depth: f.depth,
+                    .map(|e| FlowView {
+                        from: snap.reference(e.from),
+                        to: snap.reference(e.to),
+                        amount_fen: e.amount,
+                        transferred_fen: e.transferred,
+                        time: e.time,
+                        depth: e.depth,
+                        parent: e.parent,
                     })
                     .collect(),
                 sinks: t
                     .sinks
                     .iter()
-                    .take(100)
-                    .map(|&(v, a)| SinkView {
-                        entity_ref: snap.reference(v),
-                        label: snap.node(v).label.unwrap_or_default().to_string(),
-                        amount_fen: a,
+                    .take(MAX_SINKS)
+                    .map(|s| SinkView {
+                        entity_ref: snap.reference(s.account),
+                        label: snap.node(s.account).label.unwrap_or_default().to_string(),
+                        amount_fen: s.amount,
+                        reason: s.reason.as_str(),
+                        depth: s.depth,
+                        owners: s.owners.iter().map(|&p| entity_view(snap, p)).collect(),
                     })
                     .collect(),
                 entities,
-                truncated: t.truncated,
+                truncated: t.truncated || t.sinks.len() > MAX_SINKS,
+                warning,
             })
         })
         .await?;

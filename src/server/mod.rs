@@ -22,7 +22,6 @@ pub mod docs;
 pub mod error;
 pub mod export;
 pub mod graph;
-pub mod interim;
 pub mod openapi;
 pub mod util;
 

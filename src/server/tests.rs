@@ -326,6 +326,11 @@ async fn malformed_oversized_and_absurd_requests_are_4xx() {
         ),
         (
             "/api/expand",
+            json!({"seeds": ["x"], "link_kinds": ["telepathy"]}),
+            "link kind",
+        ),
+        (
+            "/api/expand",
             json!({"seeds": ["x"], "from": 10, "to": 5}),
             "from",
         ),
@@ -898,7 +903,8 @@ async fn expand_path_and_trace_on_a_case() {
         .iter()
         .find(|l| l["ref"] == "person:11010519491231002X")
         .unwrap();
-    assert_eq!(person["hops"], 2);
+    // One hop: a call to the phone 王五 holds (a person and what they hold count as one).
+    assert_eq!(person["hops"], 1);
     assert!(person["reasons"]
         .as_array()
         .unwrap()
