@@ -10,7 +10,7 @@ use std::sync::Arc;
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Store directory (created by `import`).
-    #[arg(long, env = "FRAUDNET_DB", default_value = "fraudnet-data")]
+    #[arg(long, env = "FRAUDNET_DB", default_value = super::DEFAULT_DB)]
     pub db: PathBuf,
     /// Address to listen on. Only loopback by default: give another address to serve a network,
     /// preferably behind a TLS-terminating proxy.

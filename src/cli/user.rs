@@ -14,7 +14,7 @@ pub struct UserArgs {
     #[arg(
         long,
         env = "FRAUDNET_DB",
-        default_value = "fraudnet-data",
+        default_value = super::DEFAULT_DB,
         global = true
     )]
     pub db: PathBuf,
@@ -99,7 +99,7 @@ pub struct AuditArgs {
     #[arg(
         long,
         env = "FRAUDNET_DB",
-        default_value = "fraudnet-data",
+        default_value = super::DEFAULT_DB,
         global = true
     )]
     pub db: PathBuf,

@@ -516,16 +516,7 @@ pub async fn approve_map(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<ApiJson<CaseMapMeta>> {
-    check_map_id(&id)?;
-    let text = optional_json::<CommentReq>(&body)?.and_then(|b| b.text);
-    let m = st.maps.approve(&id, caller.actor(), text.as_deref())?;
-    st.record(
-        &caller.user,
-        "casemap_approve",
-        vec![map_ref(&id)],
-        format!("version {}", m.version),
-    )?;
-    Ok(ApiJson(m))
+    review_map(&st, &caller, &id, &body, true)
 }
 
 pub async fn return_map(
@@ -534,13 +525,34 @@ pub async fn return_map(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<ApiJson<CaseMapMeta>> {
-    check_map_id(&id)?;
-    let text = optional_json::<CommentReq>(&body)?.and_then(|b| b.text);
-    let m = st.maps.send_back(&id, caller.actor(), text.as_deref())?;
+    review_map(&st, &caller, &id, &body, false)
+}
+
+/// A supervisor's decision on a submitted map, with an optional comment, recorded in the audit log.
+fn review_map(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+    body: &[u8],
+    approve: bool,
+) -> ApiResult<ApiJson<CaseMapMeta>> {
+    check_map_id(id)?;
+    let text = optional_json::<CommentReq>(body)?.and_then(|b| b.text);
+    let (m, action) = if approve {
+        (
+            st.maps.approve(id, caller.actor(), text.as_deref())?,
+            "casemap_approve",
+        )
+    } else {
+        (
+            st.maps.send_back(id, caller.actor(), text.as_deref())?,
+            "casemap_return",
+        )
+    };
     st.record(
         &caller.user,
-        "casemap_return",
-        vec![map_ref(&id)],
+        action,
+        vec![map_ref(id)],
         format!("version {}", m.version),
     )?;
     Ok(ApiJson(m))
