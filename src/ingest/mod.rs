@@ -17,7 +17,7 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error("the store names entity {0:?} in its identifier index but has no record of it (run `fraudnet check`)")]
     Dangling(EntityId),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

@@ -103,7 +103,7 @@ impl fmt::Display for Layout {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io { path: String, source: io::Error },
     #[error("{path} is a directory, not a file")]
     Directory { path: String },
