@@ -93,7 +93,8 @@ pub struct Partition {
 /// the result induces a connected subgraph.
 ///
 /// # Complexity
-/// Each local-moving round is O(m) work over the active nodes (dense accumulators, no hashing),
+/// Each local-moving round is O(m) work over the active nodes (per-worker accumulators sized to a
+/// node's distinct neighbour communities, expected O(1) per edge), at most 32 rounds per level;
 /// refinement and aggregation are O(m) per level, with O(n + m) extra memory; in practice a few
 /// rounds on the first level dominate and later levels are much smaller.
 pub fn leiden(g: &Graph, cfg: &LeidenConfig) -> Partition {

@@ -33,7 +33,8 @@ pub struct LabelPropagationConfig {
 /// Deterministic for a given seed, independent of the number of threads.
 ///
 /// # Complexity
-/// O(m) per round over the active nodes; O(n) memory per worker for the accumulator.
+/// O(m) per round over the active nodes; O(n) memory, plus O(largest degree) per worker for the
+/// accumulator; at most `max_rounds` rounds.
 pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
     let n = g.node_count();
     let salt = mix(cfg.seed ^ 0x6c70_615f_7365_6564);
