@@ -16,13 +16,13 @@ use std::time::Instant;
 
 /// Identifiers kept in memory across chunks (about 60 bytes each); past this the cache starts afresh
 /// (the store still has them), so memory stays bounded however large the import.
-const IDENT_CACHE_MAX: usize = 6_000_000;
+const IDENT_CACHE_MAX: usize = 4_000_000;
 
 /// Link aggregates kept in memory across chunks (about 70 bytes each). While the cache holds every
 /// link of the store (the import began on a store without links and the cache never overflowed), a
 /// link it lacks is new and needs no lookup; past the bound it stops growing and the store answers
 /// what it lacks.
-const LINK_CACHE_MAX: usize = 8_000_000;
+const LINK_CACHE_MAX: usize = 4_000_000;
 
 /// What one import changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

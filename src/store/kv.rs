@@ -243,12 +243,12 @@ pub(crate) mod rocks {
         t.set_bloom_filter(10.0, false);
         t.set_block_size(16 * 1024);
         o.set_block_based_table_factory(&t);
-        // Fresh data (memtable flushes, the first compactions) is written uncompressed: an import
-        // spends no time compressing what is soon rewritten; the long-lived levels are LZ4.
+        // Memtable flushes (level 0, soon rewritten by compaction) are written uncompressed; the
+        // long-lived levels are LZ4.
         o.set_compression_type(DBCompressionType::Lz4);
         o.set_compression_per_level(&[
             DBCompressionType::None,
-            DBCompressionType::None,
+            DBCompressionType::Lz4,
             DBCompressionType::Lz4,
             DBCompressionType::Lz4,
             DBCompressionType::Lz4,
