@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub struct ImportArgs {
     #[command(flatten)]
     pub db: DbArg,
-    /// Files to import; their layout is recognised from the header (see docs/formats.md).
+    /// Files to import; their layout is recognised from the header (see fixtures/README.md).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Where the summary and the rejected rows are written (default: DB/imports).
