@@ -294,6 +294,13 @@ fn import_json(
         "rows": r.rows,
         "seconds": r.seconds,
         "rows_per_second": r.rows_per_second(),
+        "phase_seconds": {
+            "parse_wait": r.parse_wait,
+            "resolve": r.write_times.resolve,
+            "stage": r.write_times.stage,
+            "lookup": r.write_times.lookup,
+            "write": r.write_times.write,
+        },
         "entities_new": r.writes.entities_new,
         "entities_enriched": r.writes.entities_enriched,
         "links_new": r.writes.links_new,

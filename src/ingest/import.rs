@@ -4,7 +4,7 @@
 
 use super::parse::{self, Chunk, FileParser, Layout, ParseError};
 use super::record::Reject;
-use super::writer::{WriteCounts, Writer};
+use super::writer::{WriteCounts, WriteTimes, Writer};
 use super::IngestError;
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -39,6 +39,10 @@ pub struct FileSummary {
 pub struct ImportReport {
     pub files: Vec<FileSummary>,
     pub writes: WriteCounts,
+    /// Where the writer's time went.
+    pub write_times: WriteTimes,
+    /// Seconds the writer waited for the parser.
+    pub parse_wait: f64,
     pub rows: u64,
     pub rejected_by_reason: BTreeMap<&'static str, u64>,
     /// Rows kept with an optional value dropped, by reason.
@@ -123,8 +127,34 @@ pub fn import_parsers(
     let t0 = Instant::now();
     let mut writer = Writer::new(store)?;
     let mut report = ImportReport::default();
-    let nfiles = parsers.len();
     let chunk_rows = cfg.chunk_rows.max(1);
+    let written = write_files(
+        &mut writer,
+        parsers,
+        chunk_rows,
+        &mut report,
+        on_reject,
+        on_progress,
+    );
+    // What was written becomes durable even when a later file failed.
+    let persisted = writer.finish();
+    written?;
+    persisted?;
+    report.writes = writer.counts().clone();
+    report.write_times = writer.times().clone();
+    report.seconds = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn write_files(
+    writer: &mut Writer<'_>,
+    parsers: Vec<FileParser>,
+    chunk_rows: usize,
+    report: &mut ImportReport,
+    on_reject: &mut dyn FnMut(&Reject),
+    on_progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<(), ImportError> {
+    let nfiles = parsers.len();
     for (file_index, mut parser) in parsers.into_iter().enumerate() {
         let mut summary = FileSummary {
             file: parser.file().to_string(),
@@ -156,7 +186,9 @@ pub fn import_parsers(
                 parser.warnings().to_vec()
             });
             let mut result = Ok(());
+            let mut waited = Instant::now();
             for chunk in rx.iter() {
+                report.parse_wait += waited.elapsed().as_secs_f64();
                 let chunk = match chunk {
                     Ok(c) => c,
                     Err(e) => {
@@ -185,6 +217,7 @@ pub fn import_parsers(
                     files: nfiles,
                     rows: report.rows,
                 });
+                waited = Instant::now();
             }
             drop(rx);
             // The producer only ends by itself; a panic there is a bug we surface as-is.
@@ -194,7 +227,5 @@ pub fn import_parsers(
         outcome?;
         report.files.push(summary);
     }
-    report.writes = writer.counts().clone();
-    report.seconds = t0.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(())
 }

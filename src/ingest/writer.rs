@@ -12,10 +12,17 @@ use crate::store::{
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
-/// Identifiers kept in memory across chunks; past this the cache starts afresh (the store still has
-/// them), so memory stays bounded however large the import.
+/// Identifiers kept in memory across chunks (about 60 bytes each); past this the cache starts afresh
+/// (the store still has them), so memory stays bounded however large the import.
 const IDENT_CACHE_MAX: usize = 4_000_000;
+
+/// Link aggregates kept in memory across chunks (about 70 bytes each). While the cache holds every
+/// link of the store (the import began on a store without links and the cache never overflowed), a
+/// link it lacks is new and needs no lookup; past the bound it stops growing and the store answers
+/// what it lacks.
+const LINK_CACHE_MAX: usize = 4_000_000;
 
 /// What one import changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,13 +38,31 @@ pub struct WriteCounts {
     pub evidence_duplicate: u64,
 }
 
+/// Seconds the writer spent in each phase of its chunks.
+#[derive(Clone, Debug, Default)]
+pub struct WriteTimes {
+    /// Identifiers to entity ids, and loading the entities the chunk enriches.
+    pub resolve: f64,
+    /// Building the chunk's evidence and entity changes.
+    pub stage: f64,
+    /// Looking up which links and evidence records the store already has.
+    pub lookup: f64,
+    /// Encoding the batch and the store's atomic write.
+    pub write: f64,
+}
+
 /// Writes chunks of records into a store. One writer per store at a time (the store's lock sees to it
 /// across processes).
 pub struct Writer<'s> {
     store: &'s Store,
     counters: Counters,
     stats: Stats,
-    idents: FxHashMap<(EntityKind, Box<str>), EntityId>,
+    idents: IdentMap,
+    /// Every link this writer wrote, with its aggregate as stored (write-through, bounded).
+    links: FxHashMap<LinkKey, LinkAgg>,
+    /// `links` holds every link of the store.
+    links_complete: bool,
+    times: WriteTimes,
     sources: FxHashMap<(Arc<str>, Option<String>), SourceId>,
     kinds: FxHashMap<String, LinkKind>,
     counts: WriteCounts,
@@ -52,11 +77,15 @@ struct Touched {
 
 impl<'s> Writer<'s> {
     pub fn new(store: &'s Store) -> Result<Writer<'s>, IngestError> {
+        let stats = store.stats()?;
         Ok(Writer {
             store,
             counters: store.counters()?,
-            stats: store.stats()?,
-            idents: FxHashMap::default(),
+            links_complete: stats.link_total() == 0,
+            stats,
+            idents: IdentMap::default(),
+            links: FxHashMap::default(),
+            times: WriteTimes::default(),
             sources: FxHashMap::default(),
             kinds: FxHashMap::default(),
             counts: WriteCounts::default(),
@@ -67,6 +96,11 @@ impl<'s> Writer<'s> {
         &self.counts
     }
 
+    /// Where the writer's time went.
+    pub fn times(&self) -> &WriteTimes {
+        &self.times
+    }
+
     /// Writes one chunk atomically.
     pub fn write_chunk(&mut self, records: &[(Origin, Record)]) -> Result<(), IngestError> {
         if records.is_empty() {
@@ -74,6 +108,12 @@ impl<'s> Writer<'s> {
         }
         let mut batch = Batch::default();
         let mut chunk = Chunk::default();
+        let mut clock = Instant::now();
+        let mut lap = |slot: &mut f64| {
+            let now = Instant::now();
+            *slot += (now - clock).as_secs_f64();
+            clock = now;
+        };
 
         // 1. Resolve every identifier the chunk names, and load the existing entities it may enrich.
         let mut wanted: Vec<&Normalized> = Vec::new();
@@ -107,6 +147,7 @@ impl<'s> Writer<'s> {
             }
         }
         self.load_existing(&enrich, &mut chunk)?;
+        lap(&mut self.times.resolve);
 
         // 2. Entity attributes, and evidence for every record.
         let mut evidence: Vec<Evidence> = Vec::with_capacity(records.len() * 2);
@@ -261,6 +302,8 @@ impl<'s> Writer<'s> {
             }
         }
 
+        lap(&mut self.times.stage);
+
         // 3. Evidence: keep the first of duplicates, drop what the store already has.
         let candidates = evidence.len() as u64;
         let mut seen = FxHashSet::default();
@@ -270,11 +313,7 @@ impl<'s> Writer<'s> {
         let mut link_keys: Vec<LinkKey> = evidence.iter().map(|e| e.key.link).collect();
         link_keys.sort_unstable();
         link_keys.dedup();
-        let existing: FxHashMap<LinkKey, LinkAgg> = link_keys
-            .iter()
-            .zip(self.store.links_many(&link_keys)?)
-            .filter_map(|(k, a)| Some((*k, a?)))
-            .collect();
+        let existing = self.existing_links(&link_keys)?;
         let probe: Vec<EvidenceKey> = evidence
             .iter()
             .map(|e| e.key)
@@ -302,10 +341,12 @@ impl<'s> Writer<'s> {
         }
         self.counts.evidence_new += kept;
         self.counts.evidence_duplicate += candidates - kept;
+        lap(&mut self.times.lookup);
 
         // 4. Link aggregates, merged with what the store has.
         let mut links: Vec<(LinkKey, LinkAgg)> = deltas.into_iter().collect();
         links.sort_unstable_by_key(|(k, _)| *k);
+        let mut new_aggs: Vec<(LinkKey, LinkAgg)> = Vec::with_capacity(links.len());
         for (key, delta) in &links {
             let agg = match existing.get(key) {
                 Some(old) => {
@@ -323,6 +364,7 @@ impl<'s> Writer<'s> {
                 }
             };
             batch.put_link(key, &agg);
+            new_aggs.push((*key, agg));
         }
 
         // 5. Entities, counters, and one atomic write.
@@ -347,28 +389,65 @@ impl<'s> Writer<'s> {
             self.counters.next_kind,
             &self.stats,
         );
-        self.store.write(batch)?;
+        self.store.write_bulk(batch)?;
+        // The caches learn the chunk only once it is in the store.
         if self.idents.len() > IDENT_CACHE_MAX {
             self.idents.clear();
         }
-        for (k, id) in chunk.resolved.drain() {
-            self.idents.insert(k, id);
+        self.idents.absorb(&mut chunk.resolved);
+        for (key, agg) in new_aggs {
+            if self.links.len() < LINK_CACHE_MAX || self.links.contains_key(&key) {
+                self.links.insert(key, agg);
+            } else {
+                self.links_complete = false;
+            }
         }
+        lap(&mut self.times.write);
         Ok(())
+    }
+
+    /// Makes every chunk written so far durable. Chunks are written without the write-ahead log: a
+    /// crash before this loses a suffix of whole chunks, which importing the files again restores.
+    pub fn finish(&mut self) -> Result<(), IngestError> {
+        let t = Instant::now();
+        self.store.persist()?;
+        self.times.write += t.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// The stored aggregates of those of `keys` the store has: from the cache, and from the store
+    /// for what the cache cannot answer.
+    fn existing_links(&self, keys: &[LinkKey]) -> Result<FxHashMap<LinkKey, LinkAgg>, IngestError> {
+        let mut existing = FxHashMap::default();
+        let mut ask: Vec<LinkKey> = Vec::new();
+        for k in keys {
+            match self.links.get(k) {
+                Some(a) => {
+                    existing.insert(*k, *a);
+                }
+                None if self.links_complete => {}
+                None => ask.push(*k),
+            }
+        }
+        for (k, a) in ask.iter().zip(self.store.links_many(&ask)?) {
+            if let Some(a) = a {
+                existing.insert(*k, a);
+            }
+        }
+        Ok(existing)
     }
 
     /// Resolves identifiers to entity ids: the chunk's map, the writer's cache, the store, or a new id.
     fn resolve(&mut self, wanted: &[&Normalized], chunk: &mut Chunk) -> Result<(), IngestError> {
         let mut misses: Vec<&Normalized> = Vec::new();
         for n in wanted {
-            let k = (n.kind, Box::<str>::from(n.key.as_str()));
-            if chunk.resolved.contains_key(&k) {
+            if chunk.resolved.get(n).is_some() {
                 continue;
             }
-            if let Some(id) = self.idents.get(&k) {
-                chunk.resolved.insert(k, *id);
+            if let Some(id) = self.idents.get(n) {
+                chunk.resolved.insert(n, id);
             } else {
-                chunk.resolved.insert(k, EntityId(0));
+                chunk.resolved.insert(n, EntityId(0));
                 misses.push(n);
             }
         }
@@ -393,9 +472,7 @@ impl<'s> Writer<'s> {
                     id
                 }
             };
-            chunk
-                .resolved
-                .insert((n.kind, Box::from(n.key.as_str())), id);
+            chunk.resolved.insert(n, id);
         }
         Ok(())
     }
@@ -409,16 +486,7 @@ impl<'s> Writer<'s> {
     ) -> Result<(), IngestError> {
         let fresh: Vec<_> = aliases
             .iter()
-            .filter(|(a, _)| {
-                !chunk
-                    .resolved
-                    .contains_key(&(a.kind, Box::from(a.key.as_str())))
-            })
-            .filter(|(a, _)| {
-                !self
-                    .idents
-                    .contains_key(&(a.kind, Box::from(a.key.as_str())))
-            })
+            .filter(|(a, _)| chunk.resolved.get(a).is_none() && self.idents.get(a).is_none())
             .collect();
         let lookups: Vec<(EntityKind, &str)> = fresh
             .iter()
@@ -434,9 +502,7 @@ impl<'s> Writer<'s> {
                     id
                 }
             };
-            chunk
-                .resolved
-                .insert((alias.kind, Box::from(alias.key.as_str())), id);
+            chunk.resolved.insert(alias, id);
         }
         Ok(())
     }
@@ -563,7 +629,7 @@ fn for_each_ident<'a>(r: &'a Record, mut f: impl FnMut(&'a Normalized)) {
 /// One chunk's resolved identifiers and the entities it touches.
 #[derive(Default)]
 struct Chunk {
-    resolved: FxHashMap<(EntityKind, Box<str>), EntityId>,
+    resolved: IdentMap,
     touched: FxHashMap<EntityId, Touched>,
     new_idents: Vec<(EntityKind, String, EntityId)>,
 }
@@ -571,10 +637,7 @@ struct Chunk {
 impl Chunk {
     fn id(&self, n: &Normalized) -> EntityId {
         // Every identifier of the chunk was resolved before use.
-        self.resolved
-            .get(&(n.kind, Box::from(n.key.as_str())))
-            .copied()
-            .unwrap_or(EntityId(0))
+        self.resolved.get(n).unwrap_or(EntityId(0))
     }
 
     fn update(&mut self, n: &Normalized, f: impl FnOnce(&mut EntityRecord) -> bool) {
@@ -582,5 +645,50 @@ impl Chunk {
         if let Some(t) = self.touched.get_mut(&id) {
             t.changed |= f(&mut t.rec);
         }
+    }
+}
+
+/// Identifiers to entity ids, one map per entity kind (so that a lookup borrows the key).
+#[derive(Default)]
+struct IdentMap {
+    by_kind: [FxHashMap<Box<str>, EntityId>; 8],
+    len: usize,
+}
+
+impl IdentMap {
+    fn get(&self, n: &Normalized) -> Option<EntityId> {
+        self.by_kind[n.kind as usize].get(n.key.as_str()).copied()
+    }
+
+    fn insert(&mut self, n: &Normalized, id: EntityId) {
+        let map = &mut self.by_kind[n.kind as usize];
+        match map.get_mut(n.key.as_str()) {
+            Some(slot) => *slot = id,
+            None => {
+                map.insert(Box::from(n.key.as_str()), id);
+                self.len += 1;
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn clear(&mut self) {
+        self.by_kind.iter_mut().for_each(FxHashMap::clear);
+        self.len = 0;
+    }
+
+    /// Moves every entry of `other` into `self`.
+    fn absorb(&mut self, other: &mut IdentMap) {
+        for (mine, theirs) in self.by_kind.iter_mut().zip(other.by_kind.iter_mut()) {
+            for (k, id) in theirs.drain() {
+                if mine.insert(k, id).is_none() {
+                    self.len += 1;
+                }
+            }
+        }
+        other.len = 0;
     }
 }

@@ -86,8 +86,13 @@ impl Kv {
     }
 
     pub(crate) fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.write_with(ops, true)
+    }
+
+    /// Writes one atomic batch; `wal: false` skips the write-ahead log (see [`Kv::persist`]).
+    pub(crate) fn write_with(&self, ops: Vec<Op>, wal: bool) -> Result<(), StoreError> {
         match self {
-            Kv::Rocks(r) => r.write(ops),
+            Kv::Rocks(r) => r.write(ops, wal),
             Kv::Memory(m) => {
                 let mut maps = m.maps.write().map_err(|_| StoreError::Poisoned)?;
                 for op in ops {
@@ -140,6 +145,14 @@ impl Kv {
     ) -> Result<(), StoreError> {
         let end = prefix_end(prefix);
         self.scan(cf, prefix, end.as_deref(), visit)
+    }
+
+    /// Makes every batch written so far durable, all families in one atomic flush.
+    pub(crate) fn persist(&self) -> Result<(), StoreError> {
+        match self {
+            Kv::Rocks(r) => r.persist(),
+            Kv::Memory(_) => Ok(()),
+        }
     }
 
     pub(crate) fn checkpoint(&self, dir: &Path) -> Result<(), StoreError> {
@@ -205,7 +218,7 @@ pub(crate) mod rocks {
     use crate::store::StoreError;
     use rocksdb::{
         BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Options, ReadOptions,
-        WriteBatch, DB,
+        WriteBatch, WriteOptions, DB,
     };
     use std::path::{Path, PathBuf};
 
@@ -230,7 +243,22 @@ pub(crate) mod rocks {
         t.set_bloom_filter(10.0, false);
         t.set_block_size(16 * 1024);
         o.set_block_based_table_factory(&t);
+        // Memtable flushes (level 0, soon rewritten by compaction) are written uncompressed; the
+        // long-lived levels are LZ4.
         o.set_compression_type(DBCompressionType::Lz4);
+        o.set_compression_per_level(&[
+            DBCompressionType::None,
+            DBCompressionType::Lz4,
+            DBCompressionType::Lz4,
+            DBCompressionType::Lz4,
+            DBCompressionType::Lz4,
+            DBCompressionType::Lz4,
+            DBCompressionType::Lz4,
+        ]);
+        // A whole-key bloom filter in the memtable: the import's lookups of keys not there yet
+        // (new identifiers, new evidence) skip the skip-list search.
+        o.set_memtable_prefix_bloom_ratio(0.1);
+        o.set_memtable_whole_key_filtering(true);
         if matches!(cf, Cf::Evidence | Cf::Out | Cf::In) {
             o.set_write_buffer_size(64 << 20);
         }
@@ -300,7 +328,7 @@ pub(crate) mod rocks {
             Ok(out)
         }
 
-        pub(crate) fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        pub(crate) fn write(&self, ops: Vec<Op>, wal: bool) -> Result<(), StoreError> {
             // Keys in order make memtable inserts cheap (the skip list reuses its last position).
             let mut ops = ops;
             ops.sort_by(|a, b| op_key(a).cmp(&op_key(b)));
@@ -311,7 +339,23 @@ pub(crate) mod rocks {
                     Op::Delete(cf, k) => batch.delete_cf(self.cf(cf)?, k),
                 }
             }
-            self.db.write(batch).map_err(err)
+            let mut wo = WriteOptions::default();
+            wo.disable_wal(!wal);
+            self.db.write_opt(batch, &wo).map_err(err)
+        }
+
+        /// One atomic flush of every family. The C API of RocksDB 7.8 flushes one family per call,
+        /// which with the log off could make one family durable ahead of another; a checkpoint
+        /// flushes all of them in one atomic flush (`atomic_flush` is on), so one is taken and
+        /// removed at once.
+        pub(crate) fn persist(&self) -> Result<(), StoreError> {
+            let dir = self.path.join("persist.tmp");
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            self.checkpoint(&dir)?;
+            std::fs::remove_dir_all(&dir)?;
+            Ok(())
         }
 
         pub(crate) fn scan(

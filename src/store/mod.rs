@@ -643,6 +643,22 @@ impl Store {
         self.kv.write(batch.ops)
     }
 
+    /// Applies a batch atomically without the write-ahead log, for bulk imports. A crash loses the
+    /// bulk batches not yet flushed, never part of one: every family flushes together
+    /// (`atomic_flush`), so what survives is a prefix of whole batches. Call [`Store::persist`]
+    /// when the bulk writes are done.
+    pub fn write_bulk(&self, batch: Batch) -> Result<(), StoreError> {
+        if batch.ops.is_empty() {
+            return Ok(());
+        }
+        self.kv.write_with(batch.ops, false)
+    }
+
+    /// Makes every batch written so far durable (one atomic flush of every family).
+    pub fn persist(&self) -> Result<(), StoreError> {
+        self.kv.persist()
+    }
+
     pub fn counters(&self) -> Result<Counters, StoreError> {
         let get = |k: &[u8], default: u64| -> Result<u64, StoreError> {
             Ok(match self.kv.get(Cf::Meta, k)? {
