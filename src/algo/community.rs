@@ -210,13 +210,7 @@ pub fn assign_ids(
     // entries by entity id, with local communities for now
     let mut entries: Vec<(EntityId, u32, bool)> = (0..n)
         .filter(|&v| det.of_entity[v] != NONE)
-        .map(|v| {
-            (
-                snap.node(v as Ix).id,
-                det.of_entity[v],
-                det.is_member[v],
-            )
-        })
+        .map(|v| (snap.node(v as Ix).id, det.of_entity[v], det.is_member[v]))
         .collect();
     entries.par_sort_unstable_by_key(|e| e.0);
     let mut size = vec![0u32; det.count];
@@ -515,14 +509,11 @@ mod tests {
         assert_eq!(community_of(&m3, &snap2, 0), a);
 
         let cmp = compare(&m1, &m2);
-        assert_eq!(
-            cmp.persisted.iter().map(|p| p.0).collect::<Vec<_>>(),
-            {
-                let mut v = vec![a, b];
-                v.sort_unstable();
-                v
-            }
-        );
+        assert_eq!(cmp.persisted.iter().map(|p| p.0).collect::<Vec<_>>(), {
+            let mut v = vec![a, b];
+            v.sort_unstable();
+            v
+        });
         assert!(cmp.split.is_empty() && cmp.merged.is_empty());
         assert_eq!(cmp.common, 8);
         assert!(cmp.moved >= 1, "6 and 7 changed community");

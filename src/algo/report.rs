@@ -301,7 +301,9 @@ mod tests {
             .filter(|k| k.role == KeyRole::Centre)
             .count();
         assert!(centre >= 1);
-        let returnee = crate::model::Roles::bit("returnee").unwrap().trailing_zeros() as u8;
+        let returnee = crate::model::Roles::bit("returnee")
+            .unwrap()
+            .trailing_zeros() as u8;
         assert!(comm.roles.iter().any(|&(b, n)| b == returnee && n >= 1));
         // S, M3 and M4 are returnees: counted once each over all communities
         let returnees: u32 = rep

@@ -106,7 +106,10 @@ pub fn run(a: &CommunitiesArgs) -> Result<()> {
         return print_report(&store, &run, format(a), !a.no_members, a.limit);
     }
     if !(a.resolution.is_finite() && a.resolution > 0.0) {
-        bail!("--resolution must be a positive number (got {})", a.resolution);
+        bail!(
+            "--resolution must be a positive number (got {})",
+            a.resolution
+        );
     }
     let params = RunParams {
         algo: match a.algo {
@@ -157,8 +160,8 @@ pub fn run_on_store(store: &Store, params: &RunParams) -> Result<(Run, f64)> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let (run, _) = community::run(&snap, params, id, now, previous)
-        .context("community detection")?;
+    let (run, _) =
+        community::run(&snap, params, id, now, previous).context("community detection")?;
     store.put_run(&run).context("writing the run")?;
     Ok((run, snap_s))
 }
@@ -182,12 +185,23 @@ fn run_number(store: &Store, text: &str) -> Result<u32> {
 fn list(store: &Store, f: FormatArg) -> Result<()> {
     let runs = store.runs().context("reading the runs")?;
     match f {
-        FormatArg::Json => print_json(&json!({ "runs": runs.iter().map(info_json).collect::<Vec<_>>() })),
+        FormatArg::Json => {
+            print_json(&json!({ "runs": runs.iter().map(info_json).collect::<Vec<_>>() }))
+        }
         FormatArg::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
             w.write_record([
-                "run", "time", "algo", "graph", "resolution", "seed", "modularity",
-                "communities", "entities", "links", "seconds",
+                "run",
+                "time",
+                "algo",
+                "graph",
+                "resolution",
+                "seed",
+                "modularity",
+                "communities",
+                "entities",
+                "links",
+                "seconds",
             ])?;
             for r in &runs {
                 w.write_record([
@@ -215,7 +229,16 @@ fn list(store: &Store, f: FormatArg) -> Result<()> {
             writeln!(
                 out,
                 "{:>4}  {:<19}  {:<8} {:<6} {:>5} {:>6}  {:>10} {:>11} {:>9} {:>7}",
-                "run", "time (Beijing)", "algo", "graph", "γ", "seed", "modularity", "communities", "entities", "seconds"
+                "run",
+                "time (Beijing)",
+                "algo",
+                "graph",
+                "γ",
+                "seed",
+                "modularity",
+                "communities",
+                "entities",
+                "seconds"
             )?;
             for r in &runs {
                 writeln!(
@@ -246,7 +269,10 @@ fn compare_runs(store: &Store, a: u32, b: u32, f: FormatArg) -> Result<()> {
     }
     let c = compare(&store.run_membership(a)?, &store.run_membership(b)?);
     let parts = |v: &[(u32, u32)]| -> Value {
-        json!(v.iter().map(|&(id, n)| json!({"community": id, "members": n})).collect::<Vec<_>>())
+        json!(v
+            .iter()
+            .map(|&(id, n)| json!({"community": id, "members": n}))
+            .collect::<Vec<_>>())
     };
     let v = json!({
         "from": a,
@@ -277,7 +303,10 @@ fn compare_runs(store: &Store, a: u32, b: u32, f: FormatArg) -> Result<()> {
         c.common
     )?;
     let show = |v: &[(u32, u32)]| -> String {
-        v.iter().map(|(id, n)| format!("#{id} ({n})")).collect::<Vec<_>>().join(", ")
+        v.iter()
+            .map(|(id, n)| format!("#{id} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     for (id, p) in c.split.iter().take(20) {
         writeln!(out, "  split   #{id} → {}", show(p))?;
@@ -285,7 +314,11 @@ fn compare_runs(store: &Store, a: u32, b: u32, f: FormatArg) -> Result<()> {
     for (id, p) in c.merged.iter().take(20) {
         writeln!(out, "  merged  {} → #{id}", show(p))?;
     }
-    let mut changed: Vec<_> = c.persisted.iter().filter(|p| p.1 != p.3 || p.2 != p.3).collect();
+    let mut changed: Vec<_> = c
+        .persisted
+        .iter()
+        .filter(|p| p.1 != p.3 || p.2 != p.3)
+        .collect();
     changed.sort_unstable_by_key(|p| std::cmp::Reverse(p.1.max(p.2)));
     for &&(id, s1, s2, both) in changed.iter().take(20) {
         writeln!(out, "  changed #{id}: {s1} → {s2} members, {both} kept")?;
@@ -310,7 +343,10 @@ fn roles_text(c: &CommunitySummary) -> String {
         .filter_map(|&(b, n)| Roles::NAMES.get(b as usize).map(|name| (n, *name)))
         .collect();
     r.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-    r.iter().map(|(n, name)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")
+    r.iter()
+        .map(|(n, name)| format!("{name} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_report(store: &Store, run: &Run, f: FormatArg, members: bool, limit: usize) -> Result<()> {
@@ -320,25 +356,50 @@ fn print_report(store: &Store, run: &Run, f: FormatArg, members: bool, limit: us
             print_json(&run_json(store, &run.info, &run.communities, m)?)
         }
         FormatArg::Csv => {
-            let v = run_json(store, &run.info, &run.communities, members.then_some(&run.membership))?;
+            let v = run_json(
+                store,
+                &run.info,
+                &run.communities,
+                members.then_some(&run.membership),
+            )?;
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
             let mut head = vec![
-                "run", "community", "size", "roles", "money_in_yuan", "money_out_yuan",
-                "money_inside_yuan", "key_people", "links",
+                "run",
+                "community",
+                "size",
+                "roles",
+                "money_in_yuan",
+                "money_out_yuan",
+                "money_inside_yuan",
+                "key_people",
+                "links",
             ];
             if members {
                 head.push("members");
             }
             w.write_record(&head)?;
-            for (c, cv) in run.communities.iter().zip(v["communities"].as_array().into_iter().flatten()) {
+            for (c, cv) in run
+                .communities
+                .iter()
+                .zip(v["communities"].as_array().into_iter().flatten())
+            {
                 let keys: Vec<String> = cv["key_people"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|k| format!("{} ({})", k["ref"].as_str().unwrap_or(""), k["why"].as_str().unwrap_or("")))
+                    .map(|k| {
+                        format!(
+                            "{} ({})",
+                            k["ref"].as_str().unwrap_or(""),
+                            k["why"].as_str().unwrap_or("")
+                        )
+                    })
                     .collect();
-                let links: Vec<String> =
-                    c.links.iter().map(|l| format!("{}:{:.1}", l.community, l.weight)).collect();
+                let links: Vec<String> = c
+                    .links
+                    .iter()
+                    .map(|l| format!("{}:{:.1}", l.community, l.weight))
+                    .collect();
                 let mut row = vec![
                     run.info.id.to_string(),
                     c.id.to_string(),
@@ -398,7 +459,11 @@ fn print_table(store: &Store, info: &RunInfo, cs: &[CommunitySummary], limit: us
             "\n#{:<6} {} members: {}",
             c.id,
             c.size,
-            if c.roles.is_empty() { "no roles recorded".to_string() } else { roles_text(c) }
+            if c.roles.is_empty() {
+                "no roles recorded".to_string()
+            } else {
+                roles_text(c)
+            }
         )?;
         writeln!(
             out,
@@ -428,7 +493,18 @@ fn print_table(store: &Store, info: &RunInfo, cs: &[CommunitySummary], limit: us
             let l: Vec<String> = c
                 .links
                 .iter()
-                .map(|l| format!("#{} ({:.0}{})", l.community, l.weight, if l.money > 0 { format!(", ¥{}", Yuan(l.money)) } else { String::new() }))
+                .map(|l| {
+                    format!(
+                        "#{} ({:.0}{})",
+                        l.community,
+                        l.weight,
+                        if l.money > 0 {
+                            format!(", ¥{}", Yuan(l.money))
+                        } else {
+                            String::new()
+                        }
+                    )
+                })
                 .collect();
             writeln!(out, "        linked to {}", l.join(", "))?;
         }

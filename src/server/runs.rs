@@ -36,11 +36,11 @@ pub fn info_json(r: &RunInfo) -> Value {
     })
 }
 
+/// An entity's reference, label and roles.
+pub type Described = (String, String, Roles);
+
 /// Reference, label and roles of entities, from the store (`None`: unknown id).
-pub fn describe(
-    store: &Store,
-    ids: &[EntityId],
-) -> Result<Vec<Option<(String, String, Roles)>>, StoreError> {
+pub fn describe(store: &Store, ids: &[EntityId]) -> Result<Vec<Option<Described>>, StoreError> {
     Ok(store
         .entities_many(ids)?
         .into_iter()
@@ -83,7 +83,11 @@ pub fn run_json(
     let mut members: FxHashMap<u32, Vec<EntityId>> = FxHashMap::default();
     if let Some(m) = membership {
         let wanted: rustc_hash::FxHashSet<u32> = communities.iter().map(|c| c.id).collect();
-        for e in m.entries.iter().filter(|e| e.member && wanted.contains(&e.community)) {
+        for e in m
+            .entries
+            .iter()
+            .filter(|e| e.member && wanted.contains(&e.community))
+        {
             members.entry(e.community).or_default().push(e.entity);
         }
     }
@@ -96,9 +100,8 @@ pub fn run_json(
             .map(|p| {
                 let d = keys[k].clone();
                 k += 1;
-                let (r, label, roles) = d.unwrap_or_else(|| {
-                    (format!("entity:{}", p.entity.0), String::new(), Roles(0))
-                });
+                let (r, label, roles) = d
+                    .unwrap_or_else(|| (format!("entity:{}", p.entity.0), String::new(), Roles(0)));
                 json!({
                     "ref": r,
                     "label": label,
@@ -151,9 +154,9 @@ fn run_id(store: &Store, text: Option<&str>) -> ApiResult<RunInfo> {
     let info = match text.map(str::trim) {
         None | Some("latest") | Some("") => store.latest_run().map_err(store_err)?,
         Some(t) => {
-            let id: u32 = t.parse().map_err(|_| {
-                ApiError::bad(format!("a run is a number or `latest` (got `{t}`)"))
-            })?;
+            let id: u32 = t
+                .parse()
+                .map_err(|_| ApiError::bad(format!("a run is a number or `latest` (got `{t}`)")))?;
             store.run_info(id).map_err(store_err)?
         }
     };
@@ -282,7 +285,11 @@ pub async fn membership(
             req.refs.len()
         )));
     }
-    if let Some(r) = req.refs.iter().find(|r| r.trim().is_empty() || r.len() > 200) {
+    if let Some(r) = req
+        .refs
+        .iter()
+        .find(|r| r.trim().is_empty() || r.len() > 200)
+    {
         return Err(ApiError::bad(format!(
             "a reference must have 1 to 200 characters (got `{}`)",
             r.chars().take(40).collect::<String>()

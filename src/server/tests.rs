@@ -996,7 +996,11 @@ async fn community_runs_membership_and_their_audit() {
     let (s, v, _) = t
         .call(Method::GET, "/api/communities/runs", Some(&c), None)
         .await;
-    assert_eq!((s, v["runs"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{v}");
+    assert_eq!(
+        (s, v["runs"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{v}"
+    );
     let (s, v, _) = t
         .call(Method::GET, "/api/communities/runs/latest", Some(&c), None)
         .await;
@@ -1068,7 +1072,11 @@ async fn community_runs_membership_and_their_audit() {
         (Method::GET, "/api/communities/runs/abc", None),
         (Method::GET, "/api/communities/runs/7", None),
         (Method::GET, "/api/communities/runs/1?limit=0", None),
-        (Method::GET, "/api/communities/runs/1?limit=1000000000", None),
+        (
+            Method::GET,
+            "/api/communities/runs/1?limit=1000000000",
+            None,
+        ),
         (Method::GET, "/api/communities/runs/1?colour=red", None),
         (
             Method::POST,

@@ -128,7 +128,8 @@ impl<'a> Dec<'a> {
     }
     /// A varint that must fit in u32.
     pub(crate) fn var32(&mut self) -> Result<u32, CorruptionError> {
-        u32::try_from(self.var()?).map_err(|_| CorruptionError::new(self.what, "value out of range"))
+        u32::try_from(self.var()?)
+            .map_err(|_| CorruptionError::new(self.what, "value out of range"))
     }
     pub(crate) fn str(&mut self) -> Result<String, CorruptionError> {
         let n = self.u32()? as usize;

@@ -325,14 +325,19 @@ mod tests {
                 }],
             }],
             membership: Membership {
-                entries: [(1, 1, true), (5, 1, true), (300, 2, false), (u64::MAX, 1, true)]
-                    .into_iter()
-                    .map(|(e, c, m)| MemberEntry {
-                        entity: EntityId(e),
-                        community: c,
-                        member: m,
-                    })
-                    .collect(),
+                entries: [
+                    (1, 1, true),
+                    (5, 1, true),
+                    (300, 2, false),
+                    (u64::MAX, 1, true),
+                ]
+                .into_iter()
+                .map(|(e, c, m)| MemberEntry {
+                    entity: EntityId(e),
+                    community: c,
+                    member: m,
+                })
+                .collect(),
             },
         }
     }
