@@ -696,6 +696,7 @@
   }
 
   async function colourByRun(id) {
+    clearHighlight();
     S.run = id;
     S.colourBy = 'community';
     $('#colour-by').value = 'community';
@@ -720,6 +721,7 @@
 
   // Puts a key person on the canvas (or finds them there), selects them and shows their details.
   function jumpTo(p, community) {
+    clearHighlight();
     const had = S.cy.getElementById(p.ref).nonempty();
     const n = addNode(Object.assign({ community }, p));
     if (!had) placeNew();
