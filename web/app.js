@@ -26,6 +26,8 @@
     pending: 0,
     pendingSince: 0,
     colourBy: 'kind',
+    run: null,          // the community run the canvas is coloured by (null: the latest)
+    runShown: null,
     timeRange: null,    // [min, max] unix seconds over links on the canvas
     reviewMap: null,
   };
@@ -302,6 +304,7 @@
 
   function runLayout(fit) {
     if (!S.cy || S.cy.nodes().empty()) return;
+    if (S.colourBy === 'community') loadMembership();
     const n = S.cy.nodes().length;
     S.cy.layout({ name: n > 400 ? 'grid' : 'cose', animate: false, randomize: false, nodeRepulsion: () => 8000,
       idealEdgeLength: () => 70, fit: fit !== false, padding: 30, numIter: n > 150 ? 400 : 1000 }).run();
@@ -318,7 +321,7 @@
     } else if (S.colourBy === 'role') {
       for (const r of Object.keys(ROLE_COLOURS)) lg.append(el('span', { class: 'swatch', style: 'background:' + ROLE_COLOURS[r] }), r);
     } else {
-      lg.append(el('span', { class: 'muted', text: t('by_community') }));
+      lg.append(el('span', { class: 'muted', text: t('by_community') + (S.runShown ? ' · ' + t('run') + ' #' + S.runShown : '') }));
     }
   }
 
@@ -349,7 +352,7 @@
   $('#colour-by').addEventListener('change', async (ev) => {
     S.colourBy = ev.target.value;
     if (S.colourBy === 'community') await loadMembership();
-    refreshStyle();
+    else refreshStyle();
   });
   $('#clear-btn').addEventListener('click', resetCanvas);
   $('#remove-btn').addEventListener('click', () => { S.cy.$(':selected').remove(); updateTimeRange(); });
@@ -679,14 +682,25 @@
   // ------------------------------------------------------------------------------------------
   // Communities
   // ------------------------------------------------------------------------------------------
+  // S.run: the run the canvas is coloured by (null: the latest).
   async function loadMembership() {
-    const refs = S.cy.nodes().map((n) => n.id());
+    const refs = S.cy.nodes().map((n) => n.id()).slice(0, 10000);
     if (!refs.length) return;
     try {
-      const r = await api('POST', '/api/communities/membership', { refs });
-      const m = r.membership || {};
+      const r = await api('POST', '/api/communities/membership', { run: S.run ? String(S.run) : 'latest', refs });
+      const m = r.communities || {};
+      S.runShown = r.run;
       S.cy.nodes().forEach((n) => { if (m[n.id()] !== undefined) n.data('community', m[n.id()]); });
+      refreshStyle();
     } catch (e) { fail(e); }
+  }
+
+  async function colourByRun(id) {
+    clearHighlight();
+    S.run = id;
+    S.colourBy = 'community';
+    $('#colour-by').value = 'community';
+    await loadMembership();
   }
 
   async function loadRuns() {
@@ -694,24 +708,55 @@
     ul.textContent = '';
     try {
       const r = await api('GET', '/api/communities/runs');
-      for (const run of r.runs || []) {
-        ul.append(el('li', { class: 'item', onclick: () => openRun(run.id) }, run.id + ' · ' + (run.algo || ''),
-          el('small', { text: (run.communities || '') + ' · Q=' + (run.modularity !== undefined ? Number(run.modularity).toFixed(3) : '') + ' · ' + fmtTime(run.time) })));
+      const runs = r.runs || [];
+      for (const run of runs) {
+        ul.append(el('li', { class: 'item', 'data-run': String(run.run), onclick: () => openRun(run.run) },
+          '#' + run.run + ' · ' + (run.algo || '') + ' · ' + run.graph,
+          el('small', { text: run.community_count + ' · Q=' + Number(run.modularity).toFixed(3) + ' · ' + fmtTime(run.time) })));
       }
-      if (!(r.runs || []).length) ul.append(el('li', { class: 'muted', text: t('no_results') }));
+      if (!runs.length) ul.append(el('li', { class: 'muted', text: t('no_runs') }));
+      else if (!$('#run-detail').childElementCount) openRun(S.run || runs[0].run);
     } catch (e) { if (e.status !== 503) fail(e); else ul.append(el('li', { class: 'muted', text: e.message })); }
+  }
+
+  // Puts a key person on the canvas (or finds them there), selects them and shows their details.
+  function jumpTo(p, community) {
+    clearHighlight();
+    const had = S.cy.getElementById(p.ref).nonempty();
+    const n = addNode(Object.assign({ community }, p));
+    if (!had) placeNew();
+    S.cy.$(':selected').unselect();
+    n.select();
+    S.cy.animate({ center: { eles: n }, zoom: Math.max(S.cy.zoom(), 1) }, { duration: 300 });
+    showEntity(p.ref);
   }
 
   async function openRun(id) {
     const box = $('#run-detail');
     box.textContent = '';
+    $$('#runs-list li').forEach((li) => li.classList.toggle('active', li.dataset.run === String(id)));
     try {
-      const r = await api('GET', '/api/communities/runs/' + encodeURIComponent(id) + '?top=30');
-      for (const c of (r.communities || []).slice(0, 30)) {
-        const div = el('div', { class: 'group' }, el('h4', { text: '#' + c.id + ' · ' + t('size') + ' ' + c.size }));
+      const r = await api('GET', '/api/communities/runs/' + encodeURIComponent(id) + '?limit=30&min_size=3');
+      box.append(el('div', { class: 'group' },
+        el('h4', { text: t('run') + ' #' + r.run + ' · ' + r.algo + ' · Q=' + Number(r.modularity).toFixed(3) }),
+        el('button', { id: 'colour-run-btn', onclick: () => colourByRun(r.run), text: t('colour_by_run') })));
+      for (const c of r.communities || []) {
+        const roles = Object.entries(c.roles || {}).sort((a, b) => b[1] - a[1]).slice(0, 4)
+          .map(([k, v]) => k + ' ' + v).join(', ');
+        const div = el('div', { class: 'group community', 'data-community': String(c.id) },
+          el('h4', {},
+            el('span', { class: 'swatch', style: 'background:' + PALETTE[Math.abs(Number(c.id)) % PALETTE.length] }),
+            '#' + c.id + ' · ' + t('size') + ' ' + c.size),
+          el('small', { text: (roles ? roles + ' · ' : '') + t('money_in') + ' ' + fmtYuan(c.money_in_fen) + ' · ' +
+            t('money_out') + ' ' + fmtYuan(c.money_out_fen) }));
         for (const p of c.key_people || []) {
-          div.append(el('div', { class: 'item', onclick: () => { const n = addNode(Object.assign({ community: c.id }, p)); placeNew(); S.cy.$(':selected').unselect(); n.select(); showEntity(p.ref); } },
-            p.label || keyOf(p.ref), ' ', roleTags(p.roles), el('small', { text: p.ref })));
+          div.append(el('div', { class: 'item key-person', onclick: () => jumpTo(p, c.id) },
+            el('span', { class: 'tag', text: t('why_' + p.why) }), ' ', p.label || keyOf(p.ref), ' ', roleTags(p.roles),
+            el('small', { text: p.ref })));
+        }
+        if ((c.links || []).length) {
+          div.append(el('small', { class: 'muted', text: t('linked_to') + ' ' +
+            c.links.map((l) => '#' + l.community + ' (' + Math.round(l.weight) + ')').join(', ') }));
         }
         box.append(div);
       }

@@ -5,6 +5,8 @@
 //! [`crate::snapshot::csr::Csr`]) or a bare `Csr`; parameters are `*Config` structs without
 //! `Default`, results are plain structs or vectors indexed by node.
 //!
+//! * community runs over a snapshot: [`community`] (detection, attachment, stable ids, comparison),
+//!   [`report`] (per-community key people, money, links)
 //! * communities: [`leiden::leiden`], [`leiden::louvain`], [`lpa::label_propagation`],
 //!   [`components::connected_components`], [`kcore::core_numbers`]
 //! * centrality: [`pagerank::pagerank`], [`centrality::betweenness`], [`centrality::degree`]
@@ -15,6 +17,7 @@
 
 pub mod bfs;
 pub mod centrality;
+pub mod community;
 pub mod components;
 pub mod expand;
 pub mod graph;
@@ -26,6 +29,7 @@ pub mod paths;
 pub mod projection;
 pub mod quality;
 pub mod rank;
+pub mod report;
 mod scratch;
 pub mod trace;
 

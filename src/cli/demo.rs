@@ -1,5 +1,5 @@
-//! `fraudnet demo`: the main job on an embedded default: generate the demo case, import it, create
-//! one account per role (passwords printed once), and serve the viewer.
+//! `fraudnet demo`: the main job on an embedded default: generate the demo case, import it, run
+//! community detection, create one account per role (passwords printed once), and serve the viewer.
 
 use super::data::{import, ImportArgs};
 use super::serve::{self, ServeArgs};
@@ -83,6 +83,21 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             for (name, pw) in created {
                 println!("  {name:<14} {pw}");
             }
+        }
+        if store.latest_run()?.is_none() {
+            let params = crate::model::run::RunParams {
+                algo: crate::model::run::Algo::Leiden,
+                resolution: 1.0,
+                seed: 42,
+                graph: crate::model::run::GraphKind::Person,
+                max_holders: crate::algo::community::DEFAULT_MAX_HOLDERS,
+            };
+            let (run, _) = super::communities::run_on_store(&store, &params)
+                .context("running community detection")?;
+            println!(
+                "community run {}: {} communities, modularity {:.3} ({:.1} s)",
+                run.info.id, run.info.communities, run.info.modularity, run.info.seconds
+            );
         }
         let truth = std::fs::read_to_string(case.join("truth.json")).unwrap_or_default();
         if let Ok(t) = serde_json::from_str::<serde_json::Value>(&truth) {

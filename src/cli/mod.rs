@@ -3,6 +3,7 @@
 
 pub mod analyze;
 mod backup;
+pub mod communities;
 mod control;
 mod data;
 pub mod demo;
@@ -59,6 +60,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Run community detection, components, k-core, PageRank or BFS on a plain edge-list file.
     Analyze(analyze::AnalyzeArgs),
+    /// Community detection over the store (runs kept, ids stable between runs) and its reports.
+    Communities(communities::CommunitiesArgs),
     /// Generate the demo case, import it, create demo accounts and serve the viewer.
     Demo(demo::DemoArgs),
     /// Serve the web viewer and the JSON API.
@@ -104,6 +107,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Restore(a) => backup::restore(&a),
         Command::Generate(a) => generate::run(&a),
         Command::Analyze(a) => analyze::run(&a),
+        Command::Communities(a) => communities::run(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Serve(a) => serve::run(a),
         Command::User(a) => user::run(a),

@@ -4,6 +4,7 @@
 //! Nothing here does I/O; everything here is total or returns a typed error.
 
 pub mod ident;
+pub mod run;
 pub mod time;
 
 use std::fmt;

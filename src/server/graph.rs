@@ -1,4 +1,4 @@
-//! Graph endpoints: search, entity, evidence, expand, path, trace, community runs.
+//! Graph endpoints: search, entity, evidence, expand, path, trace (community runs: `runs.rs`).
 //!
 //! Every request is validated first (absurd parameters are a 400 that names the bound), then
 //! runs on a blocking thread against the current snapshot, and the answer names the snapshot
@@ -383,14 +383,6 @@ impl TraceReq {
         }
         Ok(())
     }
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MembershipReq {
-    #[serde(default)]
-    pub run: Option<String>,
-    pub refs: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1194,51 +1186,4 @@ pub async fn trace(
         format!("{} flows", resp.flows.len()),
     )?;
     Ok(ApiJson(resp))
-}
-
-pub async fn runs(
-    State(st): State<AppState>,
-    caller: Caller,
-) -> ApiResult<ApiJson<serde_json::Value>> {
-    let _g = st.graph.current()?;
-    st.record(&caller.user, "community_runs", vec![], "")?;
-    Err(ApiError::Unavailable(
-        "community runs are not wired yet".to_string(),
-    ))
-}
-
-pub async fn run(
-    State(st): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<ApiJson<serde_json::Value>> {
-    check_ref_text(&id)?;
-    let _g = st.graph.current()?;
-    st.record(&caller.user, "community_run", vec![format!("run:{id}")], "")?;
-    Err(ApiError::Unavailable(
-        "community runs are not wired yet".to_string(),
-    ))
-}
-
-pub async fn membership(
-    State(st): State<AppState>,
-    caller: Caller,
-    ApiJson(req): ApiJson<MembershipReq>,
-) -> ApiResult<ApiJson<serde_json::Value>> {
-    if req.refs.len() > limits::MAX_LEADS as usize * 5 {
-        return Err(ApiError::bad(format!(
-            "at most {} refs",
-            limits::MAX_LEADS * 5
-        )));
-    }
-    let _g = st.graph.current()?;
-    st.record(
-        &caller.user,
-        "community_membership",
-        vec![],
-        req.run.unwrap_or_default(),
-    )?;
-    Err(ApiError::Unavailable(
-        "community runs are not wired yet".to_string(),
-    ))
 }

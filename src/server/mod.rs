@@ -23,6 +23,7 @@ pub mod error;
 pub mod export;
 pub mod graph;
 pub mod openapi;
+pub mod runs;
 pub mod util;
 
 #[cfg(test)]
@@ -240,9 +241,9 @@ pub fn router(state: AppState) -> Router {
         .route("/expand", post(graph::expand))
         .route("/path", post(graph::path))
         .route("/trace", post(graph::trace))
-        .route("/communities/runs", get(graph::runs))
-        .route("/communities/runs/{id}", get(graph::run))
-        .route("/communities/membership", post(graph::membership))
+        .route("/communities/runs", get(runs::runs))
+        .route("/communities/runs/{id}", get(runs::run))
+        .route("/communities/membership", post(runs::membership))
         .route("/casemaps", get(api::list_maps).post(api::create_map))
         .route("/casemaps/{id}", get(api::get_map).put(api::save_map))
         .route("/casemaps/{id}/versions", get(api::map_versions))

@@ -1068,3 +1068,139 @@ async fn answers_cut_by_a_bound_say_which() {
     assert_eq!(v["truncated"], false, "{v}");
     assert!(v.get("bound").is_none(), "{v}");
 }
+
+#[tokio::test]
+async fn community_runs_membership_and_their_audit() {
+    use crate::algo::community::{run, DEFAULT_MAX_HOLDERS};
+    use crate::model::run::{Algo, GraphKind, RunParams};
+    let (snap, store) = crate::algo::rank::tests::case();
+    let store = Arc::new(store);
+    let t = TestApp::new();
+    t.state.graph.rebuild(store.clone()).unwrap();
+    let c = t.login("ana").await;
+    let (s, v, _) = t
+        .call(Method::GET, "/api/communities/runs", Some(&c), None)
+        .await;
+    assert_eq!(
+        (s, v["runs"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{v}"
+    );
+    let (s, v, _) = t
+        .call(Method::GET, "/api/communities/runs/latest", Some(&c), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert_error(&v);
+
+    let params = RunParams {
+        algo: Algo::Leiden,
+        resolution: 1.0,
+        seed: 5,
+        graph: GraphKind::Person,
+        max_holders: DEFAULT_MAX_HOLDERS,
+    };
+    let (r, _) = run(&snap, &params, 1, 1_700_000_000, None).unwrap();
+    store.put_run(&r).unwrap();
+
+    let (s, v, _) = t
+        .call(Method::GET, "/api/communities/runs", Some(&c), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["runs"][0]["run"], 1);
+    assert_eq!(v["runs"][0]["algo"], "leiden");
+    let (s, v, _) = t
+        .call(
+            Method::GET,
+            "/api/communities/runs/latest?members=true&min_size=3",
+            Some(&c),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let cs = v["communities"].as_array().unwrap();
+    assert!(!cs.is_empty());
+    assert!(cs.iter().all(|x| x["size"].as_u64().unwrap() >= 3));
+    let seed_ref = "person:S";
+    let seeds: Vec<&Value> = cs
+        .iter()
+        .filter(|x| {
+            x["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == seed_ref)
+        })
+        .collect();
+    assert_eq!(seeds.len(), 1, "the seed is in one community: {v}");
+    let seed_comm = seeds[0]["id"].as_u64().unwrap();
+    let key = &seeds[0]["key_people"][0];
+    assert!(key["ref"].as_str().unwrap().starts_with("person:"), "{key}");
+    assert!(["centre", "money", "broker"].contains(&key["why"].as_str().unwrap()));
+
+    // the community of a person and of the phone they hold, in any writing
+    let (s, v, _) = t
+        .call(
+            Method::POST,
+            "/api/communities/membership",
+            Some(&c),
+            Some(json!({"run": "1", "refs": [seed_ref, "+95 9 4000 0001", "person:M1"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["run"], 1);
+    assert_eq!(v["communities"][seed_ref], seed_comm);
+    assert_eq!(v["communities"]["person:M1"], seed_comm);
+    assert_eq!(v["communities"]["phone:+95940000001"], seed_comm, "{v}");
+
+    // bad input is a 4xx that says why
+    for (m, uri, body) in [
+        (Method::GET, "/api/communities/runs/abc", None),
+        (Method::GET, "/api/communities/runs/7", None),
+        (Method::GET, "/api/communities/runs/1?limit=0", None),
+        (
+            Method::GET,
+            "/api/communities/runs/1?limit=1000000000",
+            None,
+        ),
+        (Method::GET, "/api/communities/runs/1?colour=red", None),
+        (
+            Method::POST,
+            "/api/communities/membership",
+            Some(json!({"refs": ["person:nobody-at-all"]})),
+        ),
+        (
+            Method::POST,
+            "/api/communities/membership",
+            Some(json!({"refs": vec!["person:S"; 10_001]})),
+        ),
+        (
+            Method::POST,
+            "/api/communities/membership",
+            Some(json!({"run": "x", "refs": ["person:S"]})),
+        ),
+    ] {
+        let (s, v, _) = t.call(m, uri, Some(&c), body).await;
+        assert!(s.is_client_error(), "{uri}: {s} {v}");
+        assert_error(&v);
+    }
+
+    // every look is audited, and the chain still verifies
+    let adm = t.login("adm").await;
+    let (s, v, _) = t
+        .call(Method::GET, "/api/audit?limit=200", Some(&adm), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let actions: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in ["community_runs", "community_run", "community_membership"] {
+        assert!(actions.contains(&a), "{a} not audited: {actions:?}");
+    }
+    let (_, v, _) = t
+        .call(Method::GET, "/api/audit/verify", Some(&adm), None)
+        .await;
+    assert_eq!(v["ok"], true, "{v}");
+}

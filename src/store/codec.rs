@@ -37,6 +37,18 @@ impl Enc {
         self.0.extend_from_slice(&s.as_bytes()[..len as usize]);
         self
     }
+    pub(crate) fn f64(&mut self, v: f64) -> &mut Enc {
+        self.u64(v.to_bits())
+    }
+    /// An unsigned LEB128 varint (1 byte below 128).
+    pub(crate) fn var(&mut self, mut v: u64) -> &mut Enc {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+        self
+    }
     pub(crate) fn opt_str(&mut self, s: Option<&str>) -> &mut Enc {
         self.str(s.unwrap_or(""))
     }
@@ -99,6 +111,25 @@ impl<'a> Dec<'a> {
     }
     pub(crate) fn i64(&mut self) -> Result<i64, CorruptionError> {
         Ok(i64::from_be_bytes(self.arr()?))
+    }
+    pub(crate) fn f64(&mut self) -> Result<f64, CorruptionError> {
+        Ok(f64::from_bits(self.u64()?))
+    }
+    pub(crate) fn var(&mut self) -> Result<u64, CorruptionError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(CorruptionError::new(self.what, "varint too long"))
+    }
+    /// A varint that must fit in u32.
+    pub(crate) fn var32(&mut self) -> Result<u32, CorruptionError> {
+        u32::try_from(self.var()?)
+            .map_err(|_| CorruptionError::new(self.what, "value out of range"))
     }
     pub(crate) fn str(&mut self) -> Result<String, CorruptionError> {
         let n = self.u32()? as usize;

@@ -20,10 +20,14 @@
 //! | `docs`      | `collection ‖ 0 ‖ key`                      | bytes                    |
 //!
 //! (`i64*`: sign bit flipped so negative times sort first.)
+//!
+//! Community runs are three `docs` collections, `runs`, `run_communities` and `run_members`, keyed
+//! by the run id in ten decimal digits; their encoding is documented in `runs.rs`.
 
 mod check;
 mod codec;
 mod kv;
+mod runs;
 #[cfg(test)]
 mod tests;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser acceptance test of the viewer (issue 5): builds fraudnet, makes a case (the demo
 # generator when the binary has it, else the committed fixtures), imports it, creates an
-# investigator and a supervisor, serves on a free loopback port and drives headless Chromium
+# investigator and a supervisor, runs community detection, serves on a free loopback port and drives headless Chromium
 # through tests/browser/viewer.test.mjs. Screenshots land in tests/browser/artifacts/.
 #
 # With CI=true a missing Chromium or Node is a failure; elsewhere the test is skipped with a note.
@@ -49,6 +49,7 @@ if "$bin" generate --help >/dev/null 2>&1; then
   files=$(find "$work/case" -type f \( -name '*.csv' -o -name '*.jsonl' \) | sort)
   # shellcheck disable=SC2086
   "$bin" import --db "$db" $files >/dev/null
+  "$bin" communities --db "$db" >/dev/null
   if [ -z "$seed_phone" ] && [ -f "$work/case/truth.json" ]; then
     seed_phone="$(node -e '
       const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -60,6 +61,7 @@ if "$bin" generate --help >/dev/null 2>&1; then
 else
   echo "fraudnet has no generate command yet: using the committed fixtures" >&2
   "$bin" import --db "$db" "$root"/fixtures/formats/*.csv "$root"/fixtures/formats/*.jsonl >/dev/null
+  "$bin" communities --db "$db" >/dev/null
   seed_phone="${seed_phone:-13907971234}"
 fi
 [ -n "$seed_phone" ] || { echo "browser test: could not find the seed's phone in truth.json (set SEED_PHONE)" >&2; exit 1; }

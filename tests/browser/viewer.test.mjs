@@ -1,5 +1,5 @@
 // Browser acceptance test of the viewer (issue 5): an investigator finds the seed by phone number,
-// expands, opens a lead's explanation, saves and submits a case map; a supervisor opens it,
+// expands, opens a lead's explanation, colours the canvas by community and adds a key person, saves and submits a case map; a supervisor opens it,
 // comments and approves; the approved status and the audit entries are checked. A screenshot is
 // taken at each step into $ARTIFACTS (default ./artifacts).
 //
@@ -118,6 +118,27 @@ try {
     assert.ok(text.length > 10);
     const highlighted = await page.evaluate(() => window.fraudnet.cy.elements('.hl').length);
     assert.ok(highlighted >= 2, 'explanation path highlighted on the canvas');
+  });
+
+  await step('colour-by-community', async () => {
+    await page.click('#tabs button[data-tab="communities"]');
+    await page.waitForSelector('#run-detail .community .key-person');
+    // A key person of the largest community joins the canvas and is selected.
+    const before = await page.evaluate(() => window.fraudnet.cy.nodes().length);
+    await page.locator('#run-detail .key-person').first().click();
+    await page.waitForFunction((n) => window.fraudnet.cy.nodes().length >= n && window.fraudnet.cy.$(':selected').length === 1, before);
+    await page.click('#colour-run-btn');
+    await page.waitForFunction(() => window.fraudnet.cy.nodes().filter((n) => n.data('community') !== undefined).length > 0);
+    const r = await page.evaluate(() => {
+      const nodes = window.fraudnet.cy.nodes();
+      const coloured = nodes.filter((n) => n.data('community') !== undefined);
+      return { nodes: nodes.length, coloured: coloured.length,
+        communities: new Set(coloured.map((n) => n.data('community'))).size,
+        colours: new Set(coloured.map((n) => n.style('background-color'))).size };
+    });
+    assert.ok(r.coloured >= r.nodes / 2, `only ${r.coloured} of ${r.nodes} nodes have a community`);
+    assert.ok(r.colours >= Math.min(2, r.communities), `communities not told apart by colour: ${JSON.stringify(r)}`);
+    assert.equal(await page.inputValue('#colour-by'), 'community');
   });
 
   await step('save-and-submit-case-map', async () => {

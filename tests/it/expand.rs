@@ -173,14 +173,18 @@ fn case(dir: &Path, seed: u64) {
     assert!(to_financiers > 0, "some money reaches the financiers");
 }
 
+// Each generated case serves the expansion checks and then the community runs
+// (`communities.rs`): one generation and import per seed.
 #[test]
 fn generated_case_seed_1() {
     let dir = tempfile::tempdir().unwrap();
     case(dir.path(), 1);
+    crate::communities::check(dir.path(), 1);
 }
 
 #[test]
 fn generated_case_seed_2() {
     let dir = tempfile::tempdir().unwrap();
     case(dir.path(), 2);
+    crate::communities::check(dir.path(), 2);
 }

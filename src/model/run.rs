@@ -1,0 +1,214 @@
+//! Community-detection runs: their parameters, the community of every entity and a summary of every
+//! community. Pure data: `algo::community` and `algo::report` compute them, `store` keeps them.
+
+use super::{EntityId, Timestamp};
+
+/// The community-detection algorithm of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Algo {
+    Leiden = 1,
+    Louvain = 2,
+    Lpa = 3,
+    Wcc = 4,
+}
+
+impl Algo {
+    pub const ALL: [Algo; 4] = [Algo::Leiden, Algo::Louvain, Algo::Lpa, Algo::Wcc];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algo::Leiden => "leiden",
+            Algo::Louvain => "louvain",
+            Algo::Lpa => "lpa",
+            Algo::Wcc => "wcc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Algo> {
+        Algo::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    pub fn from_code(c: u8) -> Option<Algo> {
+        Algo::ALL.into_iter().find(|a| *a as u8 == c)
+    }
+}
+
+/// Which graph a run partitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum GraphKind {
+    /// Persons linked through what they share, call and pay (`algo::projection::person_projection`);
+    /// identifiers then join the community of their holders.
+    Person = 1,
+    /// Every entity and link (`algo::projection::entity_edges`).
+    Entity = 2,
+}
+
+impl GraphKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GraphKind::Person => "person",
+            GraphKind::Entity => "entity",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GraphKind> {
+        [GraphKind::Person, GraphKind::Entity]
+            .into_iter()
+            .find(|g| g.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    pub fn from_code(c: u8) -> Option<GraphKind> {
+        [GraphKind::Person, GraphKind::Entity]
+            .into_iter()
+            .find(|g| *g as u8 == c)
+    }
+}
+
+/// What a run was asked to do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunParams {
+    pub algo: Algo,
+    /// Modularity resolution γ (Leiden, Louvain); ignored by LPA and WCC.
+    pub resolution: f64,
+    pub seed: u64,
+    pub graph: GraphKind,
+    /// Identifiers held by more persons than this tie nobody in the person projection.
+    pub max_holders: u32,
+}
+
+/// A stored run without its communities and membership.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInfo {
+    /// 1, 2, … in the order runs were written.
+    pub id: u32,
+    pub params: RunParams,
+    /// When the run was written (Unix seconds).
+    pub time: Timestamp,
+    /// Wall time of detection and report.
+    pub seconds: f64,
+    /// Newman–Girvan modularity (γ = 1) of the partition on the graph it was computed on.
+    pub modularity: f64,
+    /// The snapshot the run saw: its generation and size.
+    pub generation: u64,
+    pub entities: u64,
+    pub links: u64,
+    /// Nodes and edges of the partitioned graph.
+    pub nodes: u64,
+    pub edges: u64,
+    pub communities: u32,
+    /// The smallest community id never used by this run or any before it.
+    pub next_community: u32,
+}
+
+/// Why a person is listed among a community's key people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum KeyRole {
+    /// Highest PageRank inside the community: the centre (likely boss or manager).
+    Centre = 1,
+    /// Most money received from inside and outside (likely financier or collector).
+    Money = 2,
+    /// Highest betweenness inside the community: connects its parts (likely recruiter or broker).
+    Broker = 3,
+}
+
+impl KeyRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyRole::Centre => "centre",
+            KeyRole::Money => "money",
+            KeyRole::Broker => "broker",
+        }
+    }
+
+    pub fn from_code(c: u8) -> Option<KeyRole> {
+        [KeyRole::Centre, KeyRole::Money, KeyRole::Broker]
+            .into_iter()
+            .find(|r| *r as u8 == c)
+    }
+}
+
+/// One key person of a community with the centralities that put them there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyPerson {
+    pub entity: EntityId,
+    pub role: KeyRole,
+    /// Neighbours inside the community.
+    pub degree: u32,
+    pub pagerank: f64,
+    pub betweenness: f64,
+    /// Money received and sent by the person's accounts and wallets (fen, all counterparties).
+    pub money_in: i64,
+    pub money_out: i64,
+}
+
+/// Another community this one is linked to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommunityLink {
+    pub community: u32,
+    /// Summed weight of the graph's edges between the two.
+    pub weight: f64,
+    /// Money moved between the two, both directions (fen).
+    pub money: i64,
+}
+
+/// The summary of one community of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommunitySummary {
+    pub id: u32,
+    /// Nodes of the partitioned graph in it (persons on the person projection).
+    pub size: u32,
+    /// Members by role: (bit index in [`super::Roles::NAMES`], count).
+    pub roles: Vec<(u8, u32)>,
+    pub key_people: Vec<KeyPerson>,
+    /// Transfers into the community from outside, out of it, and between its members (fen).
+    pub money_in: i64,
+    pub money_out: i64,
+    pub money_inside: i64,
+    /// The most strongly linked other communities, strongest first.
+    pub links: Vec<CommunityLink>,
+}
+
+/// The community of every entity of a run, sorted by entity id.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Membership {
+    pub entries: Vec<MemberEntry>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberEntry {
+    pub entity: EntityId,
+    pub community: u32,
+    /// A node of the partitioned graph (false: an identifier that joined its holders' community).
+    pub member: bool,
+}
+
+impl Membership {
+    /// The community of an entity.
+    pub fn get(&self, id: EntityId) -> Option<MemberEntry> {
+        self.entries
+            .binary_search_by_key(&id, |e| e.entity)
+            .ok()
+            .map(|i| self.entries[i])
+    }
+
+    /// Members (nodes of the partitioned graph) of one community, in id order.
+    pub fn members_of(&self, community: u32) -> impl Iterator<Item = EntityId> + '_ {
+        self.entries
+            .iter()
+            .filter(move |e| e.member && e.community == community)
+            .map(|e| e.entity)
+    }
+}
+
+/// A whole run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub info: RunInfo,
+    pub communities: Vec<CommunitySummary>,
+    pub membership: Membership,
+}
