@@ -26,7 +26,7 @@ pub mod paths;
 pub mod projection;
 pub mod quality;
 pub mod rank;
-mod scratch;
+pub(crate) mod scratch;
 pub mod trace;
 
 /// Errors of algorithm entry points that take node indices.

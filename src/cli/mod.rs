@@ -2,6 +2,7 @@
 //! library, and prints a human table or, with `--json`, one JSON document for scripts.
 
 pub mod analyze;
+pub mod cluster;
 mod data;
 pub mod demo;
 pub mod expand;
@@ -67,6 +68,10 @@ pub enum Command {
     Path(expand::PathArgs),
     /// Money-flow trace from an account, forward or backward, in time order.
     Trace(expand::TraceArgs),
+    /// Write the graph of one or more stores (or an edge list) as partitions for `cluster`.
+    Export(cluster::ExportArgs),
+    /// Run components, label propagation, PageRank or Leiden across processes (timely dataflow).
+    Cluster(cluster::ClusterArgs),
 }
 
 /// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
@@ -103,6 +108,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Expand(a) => expand::run_expand(&a),
         Command::Path(a) => expand::run_path(&a),
         Command::Trace(a) => expand::run_trace(&a),
+        Command::Export(a) => cluster::export(&a),
+        Command::Cluster(a) => cluster::cluster(&a),
     }
 }
 
