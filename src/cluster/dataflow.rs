@@ -824,6 +824,7 @@ fn lpa(worker: &mut Worker, net: &mut Net, sh: &Shard, params: &Params) -> Vec<u
     let mut quiet = 0;
     let mut acc: Vec<(u64, f64)> = Vec::new();
     let mut moves: Vec<(usize, u64)> = Vec::new();
+    let mut groups: Vec<(u64, f64)> = Vec::new();
     for round in 0..params.max_rounds as u64 {
         sh.push(net, worker, &mut vals, |i| changed[i]);
         changed.iter_mut().for_each(|c| *c = false);
@@ -839,11 +840,10 @@ fn lpa(worker: &mut Worker, net: &mut Net, sh: &Shard, params: &Params) -> Vec<u
             acc.sort_unstable_by_key(|a| a.0);
             let cur = vals[i];
             let mut best = cur;
-            let mut best_w = 0.0;
             let mut best_h = 0u64;
             let mut j = 0;
             let mut cur_w = 0.0;
-            let mut groups: Vec<(u64, f64)> = Vec::new();
+            groups.clear();
             while j < acc.len() {
                 let l = acc[j].0;
                 let mut s = 0.0;
@@ -856,7 +856,7 @@ fn lpa(worker: &mut Worker, net: &mut Net, sh: &Shard, params: &Params) -> Vec<u
                 }
                 groups.push((l, s));
             }
-            best_w = f64::max(best_w, cur_w);
+            let mut best_w = cur_w;
             for &(l, w) in &groups {
                 if l == cur {
                     continue;
