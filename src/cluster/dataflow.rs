@@ -368,8 +368,8 @@ impl Net {
 
     /// Sends `(gid, value)` of every owned node to worker 0; there, returns the `n` values.
     fn gather(&mut self, worker: &mut Worker, sh: &Shard, vals: &[u64]) -> Option<Vec<u64>> {
-        for i in 0..sh.owned {
-            self.vals.send(0, (sh.gid[i], vals[i]));
+        for (&g, &x) in sh.gid.iter().zip(vals) {
+            self.vals.send(0, (g, x));
         }
         let got = self.vals.round(worker);
         (self.me == 0).then(|| {
@@ -485,10 +485,10 @@ impl Shard {
         vals: &mut [u64],
         which: impl Fn(usize) -> bool,
     ) {
-        for i in 0..self.owned {
+        for (i, &x) in vals[..self.owned].iter().enumerate() {
             if which(i) {
                 for &(w, j) in &self.subs[self.sub_off[i]..self.sub_off[i + 1]] {
-                    net.vals.send(w, (j, vals[i]));
+                    net.vals.send(w, (j, x));
                 }
             }
         }
@@ -737,8 +737,8 @@ fn sum_steps(worker: &mut Worker, net: &mut Net) -> Vec<Step> {
 /// smallest node id of its component) in the value space.
 fn wcc(worker: &mut Worker, net: &mut Net, sh: &Shard) -> Vec<u64> {
     let mut vals = vec![0u64; sh.space()];
-    for i in 0..sh.owned {
-        vals[i] = u64::from(sh.gid[i]);
+    for (v, &g) in vals.iter_mut().zip(&sh.gid) {
+        *v = u64::from(g);
     }
     let mut changed = vec![true; sh.owned];
     loop {
@@ -816,8 +816,8 @@ fn pagerank(worker: &mut Worker, net: &mut Net, sh: &Shard, params: &Params) -> 
 fn lpa(worker: &mut Worker, net: &mut Net, sh: &Shard, params: &Params) -> Vec<u64> {
     let salt = mix(params.seed ^ 0x6c70_615f_7365_6564);
     let mut vals = vec![0u64; sh.space()];
-    for i in 0..sh.owned {
-        vals[i] = u64::from(sh.gid[i]);
+    for (v, &g) in vals.iter_mut().zip(&sh.gid) {
+        *v = u64::from(g);
     }
     let mut changed = vec![true; sh.owned];
     let threshold = (1e-5 * f64::from(sh.layout.n)) as u64;

@@ -505,7 +505,7 @@ mod tests {
             })
             .unwrap();
         }
-        all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        all.sort_by_key(|a| (a.0, a.1));
         assert_eq!(
             all,
             vec![(0, 1, 1.0), (0, 1, 1.0), (1, 2, 2.0), (3, 4, 0.5)]
