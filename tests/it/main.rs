@@ -1,6 +1,9 @@
 //! The one integration-test binary: end-to-end tests through the `fraudnet` binary and the library.
 
 mod cluster;
+mod crash;
 mod expand;
+mod fuzz;
 mod ingest;
+mod serve;
 mod support;
