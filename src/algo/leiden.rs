@@ -5,13 +5,15 @@
 //! level cap, or a refinement that merges nothing), Leiden splits any disconnected community into its
 //! connected parts, which never lowers the quality.
 //!
-//! * **Local moving** visits nodes in a seeded random order, in batches whose size depends on n only
+//! * **Local moving** visits nodes in a seeded random order (on large graphs, runs of 512 consecutive
+//!   ids in random order, so rows are read sequentially: see `scratch::visit_order`), in batches whose size depends on n only
 //!   (n / 64, at most 16,384; one node at a time on small graphs). Within a batch the
 //!   best move of every node is computed in parallel against the community state at the start of the
 //!   batch; the moves are then applied in order, skipping a move whose target community has emptied in
 //!   the meantime (that breaks the swap of two singletons) or whose gain, re-checked against the
 //!   current community totals, is no longer positive. A node that moves re-activates its
-//!   neighbours for the next round; rounds continue until no node is active. Proposals are pure
+//!   neighbours for the next round; rounds continue until no node is active, a round moves at most
+//!   n / 10,000 nodes, or 32 rounds have run. Proposals are pure
 //!   functions of the state, so the result depends on the seed but not on the number of threads.
 //! * **Refinement** (Leiden) starts each community again from singletons and merges, greedily, only
 //!   well-connected singletons into well-connected sub-communities of the same community, so every
@@ -25,8 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use super::graph::Graph;
-use super::scratch::{permutation, relabel_dense, rng, Acc, Pool};
+use super::graph::{split_rows, Graph};
+use super::scratch::{relabel_dense, rng, visit_order, Acc, Pool};
 use crate::snapshot::csr::Csr;
 
 /// Nodes whose moves are proposed against one frozen state. Smaller is closer to sequential local
@@ -34,8 +36,13 @@ use crate::snapshot::csr::Csr;
 const BATCH: usize = 16_384;
 /// Proposals computed per parallel task.
 const TASK: usize = 256;
-/// Safety cap on local-moving rounds per level.
-const MAX_ROUNDS: usize = 200;
+/// Cap on local-moving rounds per level (as NetworKit PLM): in later rounds a few nodes can swap back
+/// and forth between batches without end.
+const MAX_ROUNDS: usize = 32;
+/// A level's local moving stops once a round moves at most n / STALL nodes (after the first round):
+/// the last rounds of a large level move a handful of nodes back and forth between batches at the
+/// price of a full scan each; the next level (and the refinement) pick up what they would find.
+const STALL: usize = 10_000;
 
 /// The quality function optimised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +93,8 @@ pub struct Partition {
 /// the result induces a connected subgraph.
 ///
 /// # Complexity
-/// Each local-moving round is O(m) work over the active nodes (dense accumulators, no hashing),
+/// Each local-moving round is O(m) work over the active nodes (per-worker accumulators sized to a
+/// node's distinct neighbour communities, expected O(1) per edge), at most 32 rounds per level;
 /// refinement and aggregation are O(m) per level, with O(n + m) extra memory; in practice a few
 /// rounds on the first level dominate and later levels are much smaller.
 pub fn leiden(g: &Graph, cfg: &LeidenConfig) -> Partition {
@@ -160,7 +168,7 @@ fn run(
                 None => (g0, &nw0[..]),
             };
             let n = g.node_count();
-            let order = permutation(n, &mut rng);
+            let order = visit_order(n, &mut rng);
             let moves = move_nodes(g, nw, scale, &mut comm, &order, MAX_ROUNDS);
             levels += 1;
             level_no += 1;
@@ -308,16 +316,17 @@ fn move_nodes(
         tot[comm[v] as usize] += nw[v];
         size[comm[v] as usize] += 1;
     }
-    let pool = Pool::new(|| Acc::new(n));
+    let pool = Pool::new(Acc::new);
     let active: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(true)).collect();
     let mut moved: Vec<u32> = Vec::new();
     let mut queue: Vec<u32> = order.to_vec();
     let mut proposals = vec![Proposal::default(); batch_len];
     let mut moves = 0usize;
-    for _ in 0..max_rounds {
+    for round in 0..max_rounds {
         if queue.is_empty() {
             break;
         }
+        let moves_before = moves;
         for &v in &queue {
             active[v as usize].store(false, Relaxed);
         }
@@ -384,6 +393,9 @@ fn move_nodes(
             .copied()
             .filter(|&v| active[v as usize].load(Relaxed))
             .collect();
+        if round > 0 && moves - moves_before <= n / STALL {
+            break;
+        }
     }
     moves
 }
@@ -446,7 +458,7 @@ fn refine(g: &Graph, nw: &[f64], scale: f64, comm: &[u32], order: &[u32]) -> Vec
     let refined: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
     let pool = Pool::new(|| RefineScratch {
         local: vec![0; n],
-        acc: Acc::new(n),
+        acc: Acc::new(),
         ext: Vec::new(),
         rtot: Vec::new(),
         rid: Vec::new(),
@@ -540,7 +552,7 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
     let n = g.node_count();
     let ident: Vec<u32> = (0..n as u32).collect();
     let (off, members) = group(basis, k, &ident);
-    let pool = Pool::new(|| Acc::new(k));
+    let pool = Pool::new(Acc::new);
     const CHUNK: usize = 1024;
     struct Part {
         lens: Vec<usize>,
@@ -554,10 +566,15 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
             pool.with(|acc| {
                 let lo = ch * CHUNK;
                 let hi = ((ch + 1) * CHUNK).min(k);
+                // Upper bound of the chunk's slots: no reallocation while filling.
+                let bound: usize = members[off[lo]..off[hi]]
+                    .iter()
+                    .map(|&v| g.csr().degree(v))
+                    .sum();
                 let mut p = Part {
                     lens: Vec::with_capacity(hi - lo),
-                    targets: Vec::new(),
-                    weights: Vec::new(),
+                    targets: Vec::with_capacity(bound),
+                    weights: Vec::with_capacity(bound),
                     loops: Vec::with_capacity(hi - lo),
                 };
                 for a in lo..hi {
@@ -590,21 +607,32 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
             })
         })
         .collect();
+    // Concatenate the parts in parallel (each into its own slice of the result).
     let mut offsets = Vec::with_capacity(k + 1);
     offsets.push(0usize);
-    let total: usize = parts.iter().map(|p| p.targets.len()).sum();
-    let mut targets = Vec::with_capacity(total);
-    let mut weights = Vec::with_capacity(total);
+    let mut part_off = Vec::with_capacity(parts.len() + 1);
+    part_off.push(0usize);
     let mut loops = Vec::with_capacity(k);
-    for p in parts {
-        for l in p.lens {
+    for p in &parts {
+        for &l in &p.lens {
             let last = offsets[offsets.len() - 1];
             offsets.push(last + l);
         }
-        targets.extend_from_slice(&p.targets);
-        weights.extend_from_slice(&p.weights);
+        part_off.push(part_off[part_off.len() - 1] + p.targets.len());
         loops.extend_from_slice(&p.loops);
     }
+    let total = part_off[parts.len()];
+    let mut targets = vec![0u32; total];
+    let mut weights = vec![0f32; total];
+    parts
+        .par_iter()
+        .zip(split_rows(&mut targets, &part_off))
+        .zip(split_rows(&mut weights, &part_off))
+        .for_each(|((p, t), w)| {
+            t.copy_from_slice(&p.targets);
+            w.copy_from_slice(&p.weights);
+        });
+    drop(parts);
     let mut nw_next = vec![0f64; k];
     for v in 0..n {
         nw_next[basis[v] as usize] += nw[v];

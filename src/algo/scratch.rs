@@ -1,8 +1,9 @@
 //! Per-thread scratch space and seeded permutations shared by the community algorithms.
 //!
-//! Inner loops accumulate weights per community in a dense array plus a touched list (no hashing).
-//! One such accumulator per rayon worker lives in a [`Pool`], picked by the worker's index, so the
-//! O(n) arrays are allocated once per phase rather than once per task.
+//! Inner loops accumulate weights per community in a small cache-resident hash table plus a touched
+//! list (a dense O(n) array per worker missed the cache on every edge).
+//! One such accumulator per rayon worker lives in a [`Pool`], picked by the worker's index, so it is
+//! allocated once per phase rather than once per task.
 
 use std::sync::Mutex;
 
@@ -12,49 +13,115 @@ use rand_chacha::ChaCha8Rng;
 
 const NONE: u32 = u32::MAX;
 
-/// A sparse accumulator over keys `0..capacity`: dense slots plus the list of touched keys, in the
-/// order they were first touched.
+/// A sparse accumulator: a small open-addressing table (sized to the keys touched, so it stays in
+/// L1/L2 cache) plus the list of touched keys in the order they were first touched. Results depend
+/// only on that order and on the sums, never on the table's layout.
 #[derive(Debug)]
 pub(crate) struct Acc {
-    slot: Vec<u32>,
+    /// Table slots: a key, or `NONE`.
+    keys: Vec<u32>,
+    /// Index into `items` of the key in the same slot.
+    pos: Vec<u32>,
+    /// Slots in use, in touch order (to clear them).
+    used: Vec<u32>,
+    shift: u32,
     pub(crate) items: Vec<(u32, f64)>,
     /// Free scratch for callers (e.g. gathered neighbour labels).
     pub(crate) buf: Vec<u32>,
 }
 
+impl Default for Acc {
+    fn default() -> Acc {
+        Acc::new()
+    }
+}
+
+const MIN_BITS: u32 = 6;
+
 impl Acc {
-    pub(crate) fn new(capacity: usize) -> Acc {
+    pub(crate) fn new() -> Acc {
         Acc {
-            slot: vec![NONE; capacity],
+            keys: vec![NONE; 1 << MIN_BITS],
+            pos: vec![0; 1 << MIN_BITS],
+            used: Vec::new(),
+            shift: 32 - MIN_BITS,
             items: Vec::new(),
             buf: Vec::new(),
         }
     }
 
     #[inline]
+    fn slot_of(&self, key: u32) -> usize {
+        (key.wrapping_mul(0x9e37_79b1) >> self.shift) as usize
+    }
+
+    /// Doubles the table (load factor kept at most 1/2) and re-inserts the touched keys.
+    #[cold]
+    fn grow(&mut self) {
+        let bits = 32 - self.shift + 1;
+        self.shift = 32 - bits;
+        self.keys.clear();
+        self.keys.resize(1 << bits, NONE);
+        self.pos.resize(1 << bits, 0);
+        self.used.clear();
+        let mask = (1usize << bits) - 1;
+        for (i, &(k, _)) in self.items.iter().enumerate() {
+            let mut s = self.slot_of(k);
+            while self.keys[s] != NONE {
+                s = (s + 1) & mask;
+            }
+            self.keys[s] = k;
+            self.pos[s] = i as u32;
+            self.used.push(s as u32);
+        }
+    }
+
+    #[inline(always)]
     pub(crate) fn add(&mut self, key: u32, w: f64) {
-        let s = self.slot[key as usize];
-        if s == NONE {
-            self.slot[key as usize] = self.items.len() as u32;
-            self.items.push((key, w));
-        } else {
-            self.items[s as usize].1 += w;
+        let mask = self.keys.len() - 1;
+        let mut s = self.slot_of(key);
+        loop {
+            let k = self.keys[s];
+            if k == key {
+                self.items[self.pos[s] as usize].1 += w;
+                return;
+            }
+            if k == NONE {
+                break;
+            }
+            s = (s + 1) & mask;
+        }
+        self.keys[s] = key;
+        self.pos[s] = self.items.len() as u32;
+        self.used.push(s as u32);
+        self.items.push((key, w));
+        if self.items.len() * 2 > self.keys.len() {
+            self.grow();
         }
     }
 
     #[inline]
     pub(crate) fn get(&self, key: u32) -> f64 {
-        match self.slot[key as usize] {
-            NONE => 0.0,
-            s => self.items[s as usize].1,
+        let mask = self.keys.len() - 1;
+        let mut s = self.slot_of(key);
+        loop {
+            let k = self.keys[s];
+            if k == key {
+                return self.items[self.pos[s] as usize].1;
+            }
+            if k == NONE {
+                return 0.0;
+            }
+            s = (s + 1) & mask;
         }
     }
 
     #[inline]
     pub(crate) fn clear(&mut self) {
-        for &(k, _) in &self.items {
-            self.slot[k as usize] = NONE;
+        for &s in &self.used {
+            self.keys[s as usize] = NONE;
         }
+        self.used.clear();
         self.items.clear();
     }
 }
@@ -95,6 +162,27 @@ pub(crate) fn permutation(n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
     p
 }
 
+/// Length of the runs of consecutive ids that [`visit_order`] keeps together.
+const RUN: usize = 512;
+
+/// A seeded visiting order of `0..n` for the local-moving sweeps. Small graphs get a uniformly random
+/// permutation; larger ones runs of [`RUN`] consecutive ids, the runs in random order, so that each
+/// node's row is read right after the previous node's (sequential memory traffic instead of a cache
+/// miss per row) while the order stays random at the scale of the graph. Depends on `n` and the
+/// generator only.
+pub(crate) fn visit_order(n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
+    if n <= 64 * RUN {
+        return permutation(n, rng);
+    }
+    let runs = permutation(n.div_ceil(RUN), rng);
+    let mut out = Vec::with_capacity(n);
+    for r in runs {
+        let lo = r as usize * RUN;
+        out.extend(lo as u32..(lo + RUN).min(n) as u32);
+    }
+    out
+}
+
 /// A 64-bit mix (splitmix64 finaliser) for cheap deterministic tie-breaking.
 #[inline]
 pub(crate) fn mix(mut x: u64) -> u64 {
@@ -126,7 +214,7 @@ mod tests {
 
     #[test]
     fn acc_accumulates_and_clears() {
-        let mut a = Acc::new(5);
+        let mut a = Acc::new();
         a.add(3, 1.0);
         a.add(1, 2.0);
         a.add(3, 0.5);
@@ -135,6 +223,18 @@ mod tests {
         a.clear();
         assert_eq!(a.get(3), 0.0);
         assert!(a.items.is_empty());
+        // Growth keeps every sum and the touch order.
+        for round in 0..2 {
+            for k in (0..1000u32).rev() {
+                a.add(k * 7919, f64::from(k));
+                a.add(k * 7919, 1.0);
+            }
+            assert_eq!(a.items.len(), 1000);
+            assert_eq!(a.items[0], (999 * 7919, 1000.0));
+            assert_eq!(a.get(5 * 7919), 6.0);
+            assert_eq!(a.get(1), 0.0, "round {round}");
+            a.clear();
+        }
     }
 
     #[test]
@@ -145,6 +245,20 @@ mod tests {
         let mut s = p.clone();
         s.sort_unstable();
         assert_eq!(s, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn visit_order_is_a_seeded_permutation_of_runs() {
+        for n in [10, 64 * RUN + 1, 100_003] {
+            let p = visit_order(n, &mut rng(3));
+            assert_eq!(p, visit_order(n, &mut rng(3)));
+            let mut s = p.clone();
+            s.sort_unstable();
+            assert_eq!(s, (0..n as u32).collect::<Vec<_>>());
+        }
+        let p = visit_order(100_003, &mut rng(3));
+        assert_eq!(p[1], p[0] + 1);
+        assert_ne!(p[..RUN], (0..RUN as u32).collect::<Vec<_>>()[..]);
     }
 
     #[test]
