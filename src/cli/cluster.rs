@@ -430,7 +430,8 @@ mod tests {
             },
         );
         for (a, b) in pr.scores.unwrap().iter().zip(&single.scores) {
-            assert!((a - b).abs() < 1e-12, "{a} {b}");
+            // the single-machine pull keeps its contributions in f32
+            assert!((a - b).abs() < 1e-7, "{a} {b}");
         }
         for algo in [Algo::Lpa, Algo::Leiden] {
             let r = run(&cfg, algo, &p).unwrap().unwrap();
