@@ -3,6 +3,7 @@
 
 pub mod algo;
 pub mod cli;
+pub mod cluster;
 pub mod generate;
 pub mod ingest;
 pub mod model;

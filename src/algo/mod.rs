@@ -30,7 +30,7 @@ pub mod projection;
 pub mod quality;
 pub mod rank;
 pub mod report;
-mod scratch;
+pub(crate) mod scratch;
 pub mod trace;
 
 /// Errors of algorithm entry points that take node indices.

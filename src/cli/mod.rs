@@ -3,6 +3,7 @@
 
 pub mod analyze;
 mod backup;
+pub mod cluster;
 pub mod communities;
 mod control;
 mod data;
@@ -76,6 +77,10 @@ pub enum Command {
     Path(expand::PathArgs),
     /// Money-flow trace from an account, forward or backward, in time order.
     Trace(expand::TraceArgs),
+    /// Write the graph of one or more stores (or an edge list) as partitions for `cluster`.
+    Export(cluster::ExportArgs),
+    /// Run components, label propagation, PageRank or Leiden across processes (timely dataflow).
+    Cluster(cluster::ClusterArgs),
 }
 
 /// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
@@ -115,6 +120,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Expand(a) => expand::run_expand(&a),
         Command::Path(a) => expand::run_path(&a),
         Command::Trace(a) => expand::run_trace(&a),
+        Command::Export(a) => cluster::export(&a),
+        Command::Cluster(a) => cluster::cluster(&a),
     }
 }
 

@@ -6,17 +6,16 @@
 //! levels the ranking reaches today (see the closing note of the issue for the figures); they guard
 //! against regressions while the gap is closed.
 
+use crate::support::generated_store;
 use fraudnet::algo::expand::{expand, ExpandConfig};
 use fraudnet::algo::rank::{rank, RankConfig};
 use fraudnet::algo::trace::{trace, TraceConfig};
-use fraudnet::generate::{generate, GenerateConfig};
-use fraudnet::ingest::import::{import_files, ImportConfig, INGEST_BATCH};
 use fraudnet::model::ident::parse_ref;
 use fraudnet::model::EntityKind;
 use fraudnet::snapshot::transfers::{FlowDirection, StoreTransfers};
 use fraudnet::snapshot::{Ix, Snapshot};
 use fraudnet::store::Store;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const PERSONS: usize = 100_000;
 
@@ -36,37 +35,7 @@ fn refs(v: &serde_json::Value) -> Vec<String> {
 }
 
 fn case(dir: &Path, seed: u64) {
-    let out = dir.join("case");
-    let db = dir.join("db");
-    generate(
-        &GenerateConfig {
-            persons: PERSONS,
-            seed,
-        },
-        &out,
-    )
-    .expect("the case is generated");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "jsonl"))
-        .collect();
-    files.sort();
-    {
-        let store = Store::open(&db).unwrap();
-        import_files(
-            &store,
-            &files,
-            &ImportConfig {
-                chunk_rows: INGEST_BATCH,
-            },
-            &mut |_| {},
-            &mut |_| {},
-        )
-        .expect("the case imports");
-    }
-
+    let (out, db) = generated_store(dir, PERSONS, seed);
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap();
     let store = Store::open_read_only(&db).unwrap();

@@ -72,3 +72,33 @@ pub fn fixtures_in(dir: &str) -> Vec<String> {
     files.sort();
     files
 }
+
+/// Generates the demo case (`persons` in the background population) into `dir/case` and imports it
+/// into the store `dir/db` through the library; returns both paths.
+pub fn generated_store(dir: &Path, persons: usize, seed: u64) -> (PathBuf, PathBuf) {
+    use fraudnet::generate::{generate, GenerateConfig};
+    use fraudnet::ingest::import::{import_files, ImportConfig, INGEST_BATCH};
+    use fraudnet::store::Store;
+    let out = dir.join("case");
+    let db = dir.join("db");
+    generate(&GenerateConfig { persons, seed }, &out).expect("the case is generated");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "jsonl"))
+        .collect();
+    files.sort();
+    let store = Store::open(&db).unwrap();
+    import_files(
+        &store,
+        &files,
+        &ImportConfig {
+            chunk_rows: INGEST_BATCH,
+        },
+        &mut |_| {},
+        &mut |_| {},
+    )
+    .expect("the case imports");
+    (out, db)
+}
