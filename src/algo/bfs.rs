@@ -259,6 +259,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::proptest_config(256))]
         #[test]
         fn bfs_matches_naive(edges in proptest::collection::vec((0u32..60, 0u32..60), 0..400), s in 0u32..60) {
             let csr = sym(60, &edges);

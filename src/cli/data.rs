@@ -6,7 +6,7 @@ use crate::ingest::record::Reject;
 use crate::model::ident::interpretations;
 use crate::model::time::{BeijingTime, Yuan};
 use crate::model::{EntityId, EntityKind, LinkKind};
-use crate::store::{Direction, EntityRecord, Store};
+use crate::store::{Direction, EntityRecord, Store, StoreError};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub struct ImportArgs {
     #[command(flatten)]
     pub db: DbArg,
-    /// Files to import; their layout is recognised from the header (see docs/formats.md).
+    /// Files to import; their layout is recognised from the header (see fixtures/README.md).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Where the summary and the rejected rows are written (default: DB/imports).
@@ -70,6 +70,10 @@ pub struct SearchArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub db: DbArg,
+    /// Also print a digest of the store's logical content (entities, identifiers, links and
+    /// evidence named by their keys): two stores holding the same case have the same digest.
+    #[arg(long)]
+    pub digest: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -91,12 +95,52 @@ fn stamp() -> String {
 pub fn import(a: &ImportArgs) -> Result<()> {
     // Every file is opened and recognised before the store is touched.
     let parsers = open_files(&a.files).context("nothing was imported")?;
-    let store = Store::open(&a.db.db)
-        .with_context(|| format!("opening the store at {}", a.db.db.display()))?;
-    let report_dir = a
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| a.db.db.join("imports"));
+    let summary = match Store::open(&a.db.db) {
+        Ok(store) => {
+            let report_dir = a
+                .report_dir
+                .clone()
+                .unwrap_or_else(|| a.db.db.join("imports"));
+            import_into(&store, parsers, a.batch, &report_dir, true)?
+        }
+        // A server holds the store: it runs the import and swaps its snapshot when it is done.
+        Err(StoreError::Locked(_)) if super::control::reachable(&a.db.db) => {
+            drop(parsers);
+            let files = a
+                .files
+                .iter()
+                .map(|f| std::path::absolute(f).map(|p| p.display().to_string()))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            let report_dir = match &a.report_dir {
+                Some(d) => Some(std::path::absolute(d)?.display().to_string()),
+                None => None,
+            };
+            eprintln!("the store is served by a running fraudnet server: importing through it");
+            super::control::request(
+                &a.db.db,
+                &json!({"op": "import", "files": files, "batch": a.batch, "report_dir": report_dir}),
+            )?
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("opening the store at {}", a.db.db.display()))
+        }
+    };
+    if a.json {
+        return print_json(&summary);
+    }
+    print_import(&a.db.db, &summary)
+}
+
+/// Imports opened files into an open store, writes the rejected rows and the summary into
+/// `report_dir`, and returns the summary (the `--json` document). Used by `import` and by a
+/// server's control socket, so both write the same reports.
+pub(crate) fn import_into(
+    store: &Store,
+    parsers: Vec<crate::ingest::parse::FileParser>,
+    batch: usize,
+    report_dir: &Path,
+    progress: bool,
+) -> Result<serde_json::Value> {
     let stamp = stamp();
     let rejects_path = report_dir.join(format!("{stamp}-rejects.csv"));
     let mut rejects: Option<csv::Writer<std::fs::File>> = None;
@@ -107,7 +151,7 @@ pub fn import(a: &ImportArgs) -> Result<()> {
         }
         let res = (|| -> Result<()> {
             if rejects.is_none() {
-                std::fs::create_dir_all(&report_dir)?;
+                std::fs::create_dir_all(report_dir)?;
                 let mut w = csv::Writer::from_path(&rejects_path)?;
                 w.write_record(["file", "line", "reason", "detail", "raw"])?;
                 rejects = Some(w);
@@ -127,7 +171,7 @@ pub fn import(a: &ImportArgs) -> Result<()> {
             reject_err = Some(e);
         }
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
+    let bar = (progress && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new_spinner();
         b.set_style(
             indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}] {per_sec}")
@@ -148,11 +192,9 @@ pub fn import(a: &ImportArgs) -> Result<()> {
         }
     };
     let report = import_parsers(
-        &store,
+        store,
         parsers,
-        &ImportConfig {
-            chunk_rows: a.batch,
-        },
+        &ImportConfig { chunk_rows: batch },
         &mut on_reject,
         &mut on_progress,
     )?;
@@ -169,62 +211,73 @@ pub fn import(a: &ImportArgs) -> Result<()> {
         w.flush()?;
     }
     let rejects_file = (report.rejected() > 0).then(|| rejects_path.display().to_string());
-    let summary = import_json(&report, rejects_file.as_deref(), store.disk_bytes());
-    std::fs::create_dir_all(&report_dir)?;
+    let mut summary = import_json(&report, rejects_file.as_deref(), store.disk_bytes());
+    std::fs::create_dir_all(report_dir)?;
     let summary_path = report_dir.join(format!("{stamp}-summary.json"));
     std::fs::write(&summary_path, serde_json::to_vec_pretty(&summary)?)?;
-    if a.json {
-        return print_json(&summary);
-    }
+    summary["summary_file"] = json!(summary_path.display().to_string());
+    Ok(summary)
+}
+
+/// The human summary of an import, from its JSON document.
+fn print_import(db: &Path, s: &serde_json::Value) -> Result<()> {
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
     let mut out = std::io::stdout().lock();
+    let files = s["files"].as_array().cloned().unwrap_or_default();
     writeln!(
         out,
         "imported {} files into {} in {:.1} s ({:.0} rows/s)",
-        report.files.len(),
-        a.db.db.display(),
-        report.seconds,
-        report.rows_per_second()
+        files.len(),
+        db.display(),
+        s["seconds"].as_f64().unwrap_or(0.0),
+        s["rows_per_second"].as_f64().unwrap_or(0.0)
     )?;
-    for f in &report.files {
+    for f in &files {
         writeln!(
             out,
             "  {:<40} {:<15} {:>10} rows {:>10} records {:>8} rejected",
-            f.file,
-            f.layout.name(),
-            f.rows,
-            f.records,
-            f.rejected
+            f["file"].as_str().unwrap_or(""),
+            f["layout"].as_str().unwrap_or(""),
+            n(&f["rows"]),
+            n(&f["records"]),
+            n(&f["rejected"])
         )?;
-        for w in &f.warnings {
-            writeln!(out, "    warning: {w}")?;
+        for w in f["warnings"].as_array().into_iter().flatten() {
+            writeln!(out, "    warning: {}", w.as_str().unwrap_or(""))?;
         }
     }
-    let w = &report.writes;
     writeln!(
         out,
         "entities: {} new, {} enriched",
-        w.entities_new, w.entities_enriched
+        n(&s["entities_new"]),
+        n(&s["entities_enriched"])
     )?;
     writeln!(
         out,
         "links: {} new; evidence records: {} new, {} already known",
-        w.links_new, w.evidence_new, w.evidence_duplicate
+        n(&s["links_new"]),
+        n(&s["evidence_new"]),
+        n(&s["evidence_duplicate"])
     )?;
-    if report.rejected() > 0 {
-        writeln!(out, "rejected rows: {}", report.rejected())?;
-        for (reason, n) in &report.rejected_by_reason {
-            writeln!(out, "  {reason:<16} {n}")?;
+    if n(&s["rejected"]) > 0 {
+        writeln!(out, "rejected rows: {}", n(&s["rejected"]))?;
+        for (reason, k) in s["rejected_by_reason"].as_object().into_iter().flatten() {
+            writeln!(out, "  {reason:<16} {}", n(k))?;
         }
         writeln!(
             out,
             "the rejected rows, with file, line and reason: {}",
-            rejects_path.display()
+            s["rejects_file"].as_str().unwrap_or("")
         )?;
     }
-    for (reason, n) in &report.notes_by_reason {
-        writeln!(out, "kept with a value dropped ({reason}): {n}")?;
+    for (reason, k) in s["kept_with_value_dropped"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        writeln!(out, "kept with a value dropped ({reason}): {}", n(k))?;
     }
-    writeln!(out, "summary: {}", summary_path.display())?;
+    writeln!(out, "summary: {}", s["summary_file"].as_str().unwrap_or(""))?;
     Ok(())
 }
 
@@ -555,10 +608,16 @@ pub fn search(a: &SearchArgs) -> Result<()> {
 pub fn check(a: &CheckArgs) -> Result<()> {
     let store = open_existing(&a.db.db)?;
     let rep = store.check()?;
+    let digest = if a.digest {
+        Some(store.digest()?)
+    } else {
+        None
+    };
     if a.json {
         print_json(&json!({
             "sound": rep.is_sound(), "entities": rep.entities, "identifiers": rep.idents,
             "links": rep.links, "evidence": rep.evidence, "problem_count": rep.problem_count, "problems": rep.problems,
+            "digest": digest.as_ref().map(|d| d.hex.clone()),
         }))?;
     } else {
         println!(
@@ -567,6 +626,9 @@ pub fn check(a: &CheckArgs) -> Result<()> {
         );
         for p in &rep.problems {
             println!("problem: {p}");
+        }
+        if let Some(d) = &digest {
+            println!("digest {}", d.hex);
         }
     }
     if !rep.is_sound() {

@@ -99,6 +99,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     serve::run(ServeArgs {
         db,
         addr: a.addr,
+        allow_network: false,
         web: None,
         workers: 2,
     })

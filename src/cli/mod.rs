@@ -2,6 +2,8 @@
 //! library, and prints a human table or, with `--json`, one JSON document for scripts.
 
 pub mod analyze;
+mod backup;
+mod control;
 mod data;
 pub mod demo;
 pub mod expand;
@@ -49,6 +51,10 @@ pub enum Command {
     Search(data::SearchArgs),
     /// Check the store's internal consistency (counts, identifiers, both link directions, evidence).
     Check(data::CheckArgs),
+    /// Write a consistent copy of the store into a new directory (works while a server runs).
+    Backup(backup::BackupArgs),
+    /// Put a backup back as the store (the server must be stopped; the old store is kept aside).
+    Restore(backup::RestoreArgs),
     /// Write a demo case (a Ningdu-like compound in a background population) and its truth.json.
     Generate(generate::GenerateArgs),
     /// Run community detection, components, k-core, PageRank or BFS on a plain edge-list file.
@@ -94,6 +100,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Show(a) => data::show(&a),
         Command::Search(a) => data::search(&a),
         Command::Check(a) => data::check(&a),
+        Command::Backup(a) => backup::backup(&a),
+        Command::Restore(a) => backup::restore(&a),
         Command::Generate(a) => generate::run(&a),
         Command::Analyze(a) => analyze::run(&a),
         Command::Demo(a) => demo::run(&a),

@@ -12,10 +12,14 @@ pub struct ServeArgs {
     /// Store directory (created by `import`).
     #[arg(long, env = "FRAUDNET_DB", default_value = super::DEFAULT_DB)]
     pub db: PathBuf,
-    /// Address to listen on. Only loopback by default: give another address to serve a network,
-    /// preferably behind a TLS-terminating proxy.
+    /// Address to listen on. Loopback by default; an address reachable from the network is
+    /// refused unless `--allow-network` is given too.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+    /// Allow a non-loopback `--addr` (put a TLS-terminating proxy in front: the session cookie
+    /// is not marked Secure).
+    #[arg(long)]
+    pub allow_network: bool,
     /// Serve the viewer from this directory instead of the copy built into the binary.
     #[arg(long)]
     pub web: Option<PathBuf>,
@@ -25,22 +29,20 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
+    if !args.addr.ip().is_loopback() && !args.allow_network {
+        anyhow::bail!(
+            "{} is reachable from the network; fraudnet serves loopback only unless you also pass \
+             --allow-network (and put a TLS proxy in front)",
+            args.addr
+        );
+    }
     let store = Arc::new(
         Store::open(&args.db)
             .with_context(|| format!("opening the store at {}", args.db.display()))?,
     );
-    let report = server::audit::verify(store.as_ref()).context("reading the audit log")?;
-    if report.ok {
-        eprintln!("audit log: {} entries, chain intact", report.entries);
-    } else {
-        eprintln!(
-            "WARNING: the audit log's hash chain is BROKEN at entry {} ({}). Entries may have been \
-             altered or removed; keep this store as evidence and investigate. Serving continues \
-             and new entries are appended.",
-            report.first_bad.as_deref().unwrap_or("?"),
-            report.reason.as_deref().unwrap_or("unknown reason")
-        );
-    }
+    let (_, line) =
+        server::audit::startup_check(store.as_ref()).context("reading the audit log")?;
+    eprintln!("{line}");
     let mut config = ServerConfig::standard();
     config.web_dir = args.web.clone();
     let state = AppState::with_store(store.clone(), config).context("starting the server")?;
@@ -78,8 +80,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let local = listener.local_addr().context("reading the bound address")?;
+        let control = super::control::listen(state.clone(), store.clone(), args.db.clone())?;
         println!("fraudnet viewer: http://{local}/");
-        server::serve_on(state, listener).await?;
+        let served = server::serve_on(state, listener).await;
+        control.abort();
+        let _ = std::fs::remove_file(super::control::socket_path(&args.db));
+        served?;
         anyhow::Ok(())
     })?;
     Ok(())

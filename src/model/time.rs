@@ -122,9 +122,10 @@ pub fn parse_time(raw: &str) -> Result<Timestamp, ValueError> {
         if o.len() != 4 && o.len() != 2 {
             return Err(err());
         }
-        let oh = num(&o[..2]).ok_or_else(err)?;
+        // `get`: the offset may hold multi-byte characters, never slice inside one.
+        let oh = o.get(..2).and_then(num).ok_or_else(err)?;
         let om = if o.len() == 4 {
-            num(&o[2..]).ok_or_else(err)?
+            o.get(2..).and_then(num).ok_or_else(err)?
         } else {
             0
         };
@@ -257,6 +258,9 @@ mod tests {
             "2024-03-05 25:00",
             "2024-03-05 1:2:3:4",
             "12/31",
+            // Found by the fuzzer: a multi-byte character inside the offset.
+            "2024-03-05T06:20:11+0\u{fffd}",
+            "2024-03-05T06:20:11-\u{5e74}1",
         ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }

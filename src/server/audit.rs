@@ -268,10 +268,46 @@ pub fn verify(docs: &dyn DocStore) -> Result<VerifyReport, DocError> {
     })
 }
 
+/// Verifies the chain when a server starts and says what it found: `(intact, line to print)`.
+/// A broken chain does not stop the server (evidence of use must keep being recorded), but the
+/// line says loudly where it broke and what to do.
+pub fn startup_check(docs: &dyn DocStore) -> Result<(bool, String), DocError> {
+    let r = verify(docs)?;
+    if r.ok {
+        return Ok((
+            true,
+            format!("audit log: {} entries, chain intact", r.entries),
+        ));
+    }
+    Ok((
+        false,
+        format!(
+            "WARNING: the audit log's hash chain is BROKEN at entry {} ({}). Entries may have been \
+             altered or removed; keep this store as evidence and investigate. Serving continues \
+             and new entries are appended.",
+            r.first_bad.as_deref().unwrap_or("?"),
+            r.reason.as_deref().unwrap_or("unknown reason")
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::server::docs::MemDocs;
+
+    #[test]
+    fn startup_check_warns_when_the_chain_is_broken() {
+        let (docs, _log) = log_with(3);
+        let (ok, line) = startup_check(docs.as_ref()).unwrap();
+        assert!(ok, "{line}");
+        assert!(line.contains("3 entries, chain intact"), "{line}");
+        docs.delete_doc(AUDIT_COLLECTION, &key(2)).unwrap();
+        let (ok, line) = startup_check(docs.as_ref()).unwrap();
+        assert!(!ok);
+        assert!(line.starts_with("WARNING"), "{line}");
+        assert!(line.contains("BROKEN") && line.contains(&key(3)), "{line}");
+    }
 
     fn log_with(n: usize) -> (Arc<MemDocs>, AuditLog) {
         let docs = Arc::new(MemDocs::new());

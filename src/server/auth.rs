@@ -411,6 +411,29 @@ mod tests {
     }
 
     #[test]
+    fn sessions_expire_at_their_absolute_age_even_when_used() {
+        let s = Sessions::new(
+            SessionLimits {
+                idle: Duration::from_secs(3600),
+                absolute: Duration::from_millis(400),
+            },
+            LoginLimits {
+                max_failures: 3,
+                window: Duration::from_secs(60),
+            },
+        );
+        let t = s.open("a", Role::Analyst);
+        // Used every 20 ms (never idle), it still ends once it is older than the absolute bound.
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(200) {
+            assert!(s.lookup(&t).is_some());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(s.lookup(&t).is_none());
+    }
+
+    #[test]
     fn rate_limit_per_user_and_address() {
         let s = sessions(1000);
         for _ in 0..3 {

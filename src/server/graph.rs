@@ -401,13 +401,19 @@ pub struct MembershipReq {
 pub struct StatusResp {
     pub generation: Option<u64>,
     pub loaded: bool,
+    /// Entities and links of the loaded snapshot (both 0 when none is loaded).
+    pub entities: usize,
+    pub links: usize,
 }
 
 pub async fn status(State(st): State<AppState>, _caller: Caller) -> ApiJson<StatusResp> {
-    let generation = st.graph.generation();
+    // One `Arc` read: generation and counts always come from the same snapshot.
+    let g = st.graph.current().ok();
     ApiJson(StatusResp {
-        generation,
-        loaded: generation.is_some(),
+        generation: g.as_ref().map(|g| g.generation()),
+        loaded: g.is_some(),
+        entities: g.as_ref().map_or(0, |g| g.snap.node_count()),
+        links: g.as_ref().map_or(0, |g| g.snap.link_count()),
     })
 }
 
@@ -440,6 +446,8 @@ pub async fn reload(State(st): State<AppState>, caller: Caller) -> ApiResult<Api
         .store
         .clone()
         .ok_or_else(|| ApiError::Unavailable("this server has no graph store".to_string()))?;
+    // Wait for an import running in this process: its half-written state is never loaded.
+    let _writing = st.writing.lock().await;
     let st2 = st.clone();
     let t0 = std::time::Instant::now();
     let report = tokio::task::spawn_blocking(move || st2.graph.rebuild(store))
@@ -526,6 +534,9 @@ pub struct EntityResp {
     pub links: Vec<LinkView>,
     pub neighbours: Vec<EntityView>,
     pub truncated: bool,
+    /// Which bound cut the answer, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
 }
 
 pub async fn entity(
@@ -544,6 +555,13 @@ pub async fn entity(
             // Strongest links first: the ones with the most evidence.
             let mut ls: Vec<u32> = snap.all_links(ix).map(|(_, l)| l).collect();
             let truncated = ls.len() > limit;
+            let bound = truncated.then(|| {
+                format!(
+                    "links: the {limit} strongest of {} shown (at most {} per request)",
+                    ls.len(),
+                    limits::MAX_LINKS
+                )
+            });
             ls.sort_unstable_by_key(|&l| (std::cmp::Reverse(snap.link(l).count), l));
             ls.truncate(limit);
             let mut seen = std::collections::HashSet::new();
@@ -563,6 +581,7 @@ pub async fn entity(
                 links,
                 neighbours,
                 truncated,
+                bound,
             })
         })
         .await?;
@@ -594,6 +613,9 @@ pub struct EvidenceResp {
     pub generation: u64,
     pub records: Vec<EvidenceRecord>,
     pub truncated: bool,
+    /// Which bound cut the answer, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
 }
 
 pub async fn evidence(
@@ -679,6 +701,7 @@ pub async fn evidence(
             }
             Ok(EvidenceResp {
                 generation: g.generation(),
+                bound: truncated.then(|| format!("limit: {limit} evidence records")),
                 records,
                 truncated,
             })
@@ -815,6 +838,9 @@ pub struct ExpandResp {
     pub stats: ExpandStats,
     /// True when a bound (limit, visit cap) cut the answer.
     pub truncated: bool,
+    /// Which bound cut the answer, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
 }
 
 /// Entities one expansion reaches at most.
@@ -927,6 +953,19 @@ pub async fn expand(
                     })
                     .collect(),
                 truncated: x.stats.truncated || ranking.candidates > leads.len(),
+                bound: if x.stats.truncated {
+                    Some(format!(
+                        "visit cap: the expansion stopped after {MAX_VISIT} entities"
+                    ))
+                } else if ranking.candidates > leads.len() {
+                    Some(format!(
+                        "limit: {} of {} candidate leads shown",
+                        leads.len(),
+                        ranking.candidates
+                    ))
+                } else {
+                    None
+                },
                 stats: ExpandStats {
                     visited: x.len(),
                     leads: leads.len(),
@@ -1046,6 +1085,9 @@ pub struct TraceResp {
     pub sinks: Vec<SinkView>,
     pub entities: Vec<EntityView>,
     pub truncated: bool,
+    /// Which bound cut the answer, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
     /// Set when some transactions could not be read and those links used their aggregates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
@@ -1127,6 +1169,20 @@ pub async fn trace(
                     .collect(),
                 entities,
                 truncated: t.truncated || t.sinks.len() > MAX_SINKS,
+                bound: if t.truncated {
+                    Some(format!(
+                        "limit: the trace stopped at {} flow rows (at most {} per request)",
+                        cfg.max_edges,
+                        limits::MAX_TRACE_ROWS
+                    ))
+                } else if t.sinks.len() > MAX_SINKS {
+                    Some(format!(
+                        "sinks: the {MAX_SINKS} largest of {} shown",
+                        t.sinks.len()
+                    ))
+                } else {
+                    None
+                },
                 warning,
             })
         })

@@ -120,6 +120,10 @@ pub struct Inner {
     pub maps: casemap::CaseMaps,
     pub graph: graph::GraphHolder,
     pub config: ServerConfig,
+    /// Held while a bulk write runs in this process (an import through the control socket, see
+    /// `cli::control`); snapshot reloads wait for it, so a snapshot is never built from a
+    /// half-written import.
+    pub writing: tokio::sync::Mutex<()>,
     jobs: Semaphore,
     /// A real argon2 hash to verify against for unknown users (constant-time-ish logins).
     dummy_hash: String,
@@ -173,6 +177,7 @@ impl AppState {
             audit,
             graph: graph::GraphHolder::empty(),
             jobs: Semaphore::new(config.max_jobs.max(1)),
+            writing: tokio::sync::Mutex::new(()),
             docs,
             store,
             config,

@@ -192,6 +192,48 @@ async fn every_endpoint_refuses_without_a_session() {
     assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }
 
+/// Every route the router declares (read from its source, so a new route cannot be forgotten)
+/// is in `protected_routes` with each of its methods, except `POST /api/login`.
+#[test]
+fn the_session_test_covers_every_route_of_the_router() {
+    let src = include_str!("mod.rs");
+    let declared: Vec<(String, String)> = src
+        .split(".route(\"")
+        .skip(1)
+        .flat_map(|rest| {
+            let (path, tail) = rest.split_once('"').unwrap();
+            let call = &tail[..tail.find(")\n").unwrap_or(tail.len())];
+            ["get", "post", "put", "delete"]
+                .into_iter()
+                .filter(|m| call.contains(&format!("{m}(")))
+                .map(|m| (m.to_uppercase(), format!("/api{path}")))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(declared.len() > 20, "{declared:?}");
+    // `/casemaps/{id}` matches `/casemaps/cm-1`; a query string is not part of the route.
+    let matches = |route: &str, uri: &str| {
+        let uri = uri.split('?').next().unwrap();
+        let (r, u): (Vec<_>, Vec<_>) = (route.split('/').collect(), uri.split('/').collect());
+        r.len() == u.len()
+            && r.iter()
+                .zip(&u)
+                .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+    };
+    let covered = protected_routes();
+    for (method, route) in &declared {
+        if method == "POST" && route == "/api/login" {
+            continue;
+        }
+        assert!(
+            covered
+                .iter()
+                .any(|(m, uri, _)| m.as_str() == method && matches(route, uri)),
+            "{method} {route} is not in protected_routes()"
+        );
+    }
+}
+
 #[tokio::test]
 async fn login_logout_and_bad_credentials() {
     let t = TestApp::new();
@@ -982,4 +1024,47 @@ async fn expand_path_and_trace_on_a_case() {
     assert_eq!(v["flows"][0]["amount_fen"], 5_000_000);
     assert_eq!(v["sinks"][0]["ref"], "account:6222020000000000001");
     assert_eq!(v["sinks"][0]["amount_fen"], 5_000_000);
+}
+
+#[tokio::test]
+async fn answers_cut_by_a_bound_say_which() {
+    let t = TestApp::with_case();
+    let c = t.login("inv").await;
+    // A phone with several links, shown one at a time.
+    let (s, v, _) = t
+        .call(
+            Method::GET,
+            "/api/entity/phone:+8613800138000?links=1",
+            Some(&c),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["links"].as_array().unwrap().len(), 1);
+    assert_eq!(v["truncated"], true, "{v}");
+    assert!(v["bound"].as_str().unwrap().starts_with("links:"), "{v}");
+    // One lead of several.
+    let (s, v, _) = t
+        .call(
+            Method::POST,
+            "/api/expand",
+            Some(&c),
+            Some(json!({"seeds": ["13900139000"], "hops": 3, "limit": 1})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["leads"].as_array().unwrap().len(), 1);
+    assert_eq!(v["truncated"], true, "{v}");
+    assert!(v["bound"].as_str().unwrap().starts_with("limit:"), "{v}");
+    // Within every bound: no `bound` at all.
+    let (_, v, _) = t
+        .call(
+            Method::GET,
+            "/api/entity/phone:+8613800138000",
+            Some(&c),
+            None,
+        )
+        .await;
+    assert_eq!(v["truncated"], false, "{v}");
+    assert!(v.get("bound").is_none(), "{v}");
 }

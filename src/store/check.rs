@@ -178,3 +178,173 @@ impl Store {
         Ok(rep)
     }
 }
+
+/// A digest of the store's logical content: every entity, identifier, link and evidence record,
+/// named by the entities' `kind:key` rather than by internal ids, with sources by file and label.
+/// Two stores holding the same case have the same digest whatever order their ids were given in;
+/// documents (accounts, audit, case maps) are left out. Order-independent (a sum of per-record
+/// SHA-256 values per family), so it is computed in one scan without sorting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Digest {
+    pub entities: u64,
+    pub idents: u64,
+    pub links: u64,
+    pub evidence: u64,
+    /// Hex SHA-256 over the counts and the per-family sums.
+    pub hex: String,
+}
+
+/// A multiset hash: the wrapping sum of each item's SHA-256, as four 64-bit lanes.
+#[derive(Default)]
+struct SumHash([u64; 4]);
+
+impl SumHash {
+    fn add(&mut self, parts: &[&[u8]]) {
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update((p.len() as u64).to_be_bytes());
+            h.update(p);
+        }
+        let d = h.finalize();
+        for (lane, chunk) in self.0.iter_mut().zip(d.chunks_exact(8)) {
+            *lane = lane.wrapping_add(u64::from_be_bytes(chunk.try_into().unwrap_or_default()));
+        }
+    }
+}
+
+impl Store {
+    /// Computes the [`Digest`] of the store (a full scan).
+    pub fn digest(&self) -> Result<Digest, StoreError> {
+        use sha2::{Digest as _, Sha256};
+        let mut names: BTreeMap<u64, String> = BTreeMap::new();
+        let mut entities = SumHash::default();
+        self.scan_entities(EntityId(0), EntityId(u64::MAX), |id, rec| {
+            let name = format!("{}:{}", rec.kind.as_str(), rec.key);
+            let mut statuses = Vec::new();
+            for (s, t) in &rec.statuses {
+                statuses.push(*s as u8);
+                statuses.extend_from_slice(&t.to_be_bytes());
+            }
+            entities.add(&[
+                name.as_bytes(),
+                &rec.flags.0.to_be_bytes(),
+                &rec.roles.0.to_be_bytes(),
+                rec.label.as_deref().unwrap_or("\u{0}").as_bytes(),
+                rec.notes.as_deref().unwrap_or("\u{0}").as_bytes(),
+                &statuses,
+            ]);
+            names.insert(id.0, name);
+        })?;
+        let name = |id: EntityId| -> String {
+            names
+                .get(&id.0)
+                .cloned()
+                .unwrap_or_else(|| format!("missing:{}", id.0))
+        };
+        let mut idents = SumHash::default();
+        let mut n_idents = 0u64;
+        self.scan_idents(|kind, key, id| {
+            n_idents += 1;
+            idents.add(&[&[kind as u8], key.as_bytes(), name(id).as_bytes()]);
+        })?;
+        let mut kind_names: BTreeMap<LinkKind, String> = BTreeMap::new();
+        let mut kind_name = |k: LinkKind| -> Result<String, StoreError> {
+            if let Some(n) = kind_names.get(&k) {
+                return Ok(n.clone());
+            }
+            let n = self.link_kind_name(k)?;
+            kind_names.insert(k, n.clone());
+            Ok(n)
+        };
+        let mut links = SumHash::default();
+        let mut n_links = 0u64;
+        let mut link_keys = Vec::new();
+        self.scan_link_family(Cf::Out, &[], None, |k, a| {
+            link_keys.push((k, a));
+            true
+        })?;
+        for (k, a) in &link_keys {
+            n_links += 1;
+            let kn = kind_name(k.kind)?;
+            links.add(&[
+                name(k.src).as_bytes(),
+                kn.as_bytes(),
+                name(k.dst).as_bytes(),
+                &a.count.to_be_bytes(),
+                &a.total.to_be_bytes(),
+                &a.first.to_be_bytes(),
+                &a.last.to_be_bytes(),
+            ]);
+        }
+        drop(link_keys);
+        let mut sources: BTreeMap<u32, String> = BTreeMap::new();
+        let mut evidence = SumHash::default();
+        let mut n_evidence = 0u64;
+        let mut err: Option<StoreError> = None;
+        self.scan_evidence(EntityId(0), EntityId(u64::MAX), |ev| {
+            let src = match sources.get(&ev.source.0) {
+                Some(s) => s.clone(),
+                None => match self.source(ev.source) {
+                    Ok(rec) => {
+                        let s = rec
+                            .map(|r| format!("{}\u{0}{}", r.file, r.label.unwrap_or_default()))
+                            .unwrap_or_else(|| format!("missing source {}", ev.source.0));
+                        sources.insert(ev.source.0, s.clone());
+                        s
+                    }
+                    Err(e) => {
+                        err = Some(e);
+                        return false;
+                    }
+                },
+            };
+            let kn = match kind_name(ev.key.link.kind) {
+                Ok(k) => k,
+                Err(e) => {
+                    err = Some(e);
+                    return false;
+                }
+            };
+            n_evidence += 1;
+            evidence.add(&[
+                name(ev.key.link.src).as_bytes(),
+                kn.as_bytes(),
+                name(ev.key.link.dst).as_bytes(),
+                &ev.key.time.unwrap_or(i64::MIN).to_be_bytes(),
+                &ev.key.disc.to_be_bytes(),
+                &ev.value.to_be_bytes(),
+                src.as_bytes(),
+                &ev.line.to_be_bytes(),
+                ev.record_id.as_deref().unwrap_or("\u{0}").as_bytes(),
+                ev.detail.as_deref().unwrap_or("\u{0}").as_bytes(),
+            ]);
+            true
+        })?;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let counts = [names.len() as u64, n_idents, n_links, n_evidence];
+        let mut h = Sha256::new();
+        for c in counts {
+            h.update(c.to_be_bytes());
+        }
+        for s in [&entities, &idents, &links, &evidence] {
+            for lane in s.0 {
+                h.update(lane.to_be_bytes());
+            }
+        }
+        let hex = h
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        Ok(Digest {
+            entities: counts[0],
+            idents: counts[1],
+            links: counts[2],
+            evidence: counts[3],
+            hex,
+        })
+    }
+}

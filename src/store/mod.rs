@@ -28,7 +28,7 @@ mod kv;
 mod tests;
 
 use crate::model::{EntityId, EntityKind, Flags, LinkKind, Roles, Status, Timestamp};
-pub use check::CheckReport;
+pub use check::{CheckReport, Digest};
 use codec::{from_ordered_i64, ordered_i64, Dec, Enc};
 use kv::{Cf, Kv, Op};
 use std::collections::BTreeMap;
@@ -602,10 +602,20 @@ impl Store {
         let found = match self.kv.get(Cf::Meta, META_SCHEMA)? {
             Some(v) => u64_value(&v, "schema version")?,
             None => {
+                // A process killed between creating the store and its first write leaves an
+                // empty store without a version: that is a fresh store, not a damaged one.
+                let mut empty = true;
+                self.kv.scan(Cf::Meta, &[], None, &mut |_, _| {
+                    empty = false;
+                    false
+                })?;
+                if empty {
+                    return Ok(());
+                }
                 return Err(StoreError::Corruption(CorruptionError::new(
                     "meta",
                     "no schema version",
-                )))
+                )));
             }
         };
         if found > u64::from(SCHEMA_VERSION) {
@@ -1003,7 +1013,86 @@ impl Store {
     }
 
     /// Writes a consistent copy of the store to `dir` (a RocksDB checkpoint), while it stays in use.
+    /// `dir` must not exist yet. The checkpoint is a complete store: open it where it is, or put it
+    /// back with [`Store::restore`].
     pub fn backup(&self, dir: &Path) -> Result<(), StoreError> {
+        if dir.exists() {
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} already exists; back up into a new directory",
+                    dir.display()
+                ),
+            )));
+        }
         self.kv.checkpoint(dir)
     }
+
+    /// Puts the backup in `backup` back as the store in `dest`, which no process may have open. The
+    /// backup is opened and checked first (a damaged one is refused and `dest` is left alone); it is
+    /// copied beside `dest` and only then moved into place, so an interrupted restore leaves either
+    /// the old store or the restored one. An existing store is kept aside (its new path is
+    /// returned), never deleted.
+    pub fn restore(backup: &Path, dest: &Path) -> Result<Option<std::path::PathBuf>, StoreError> {
+        let report = Store::open_read_only(backup)?.check()?;
+        if !report.is_sound() {
+            return Err(StoreError::Corruption(CorruptionError::new(
+                "backup",
+                format!(
+                    "{} fails its check ({} problems, first: {})",
+                    backup.display(),
+                    report.problem_count,
+                    report.problems.first().map_or("", String::as_str)
+                ),
+            )));
+        }
+        if dest.join("CURRENT").exists() {
+            // Taking the write lock proves no server or import has the store open.
+            drop(Store::open(dest)?);
+        }
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "store".to_string());
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let staging = parent.join(format!(".{name}.restoring"));
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging)?;
+        }
+        copy_tree(backup, &staging)?;
+        let kept = if dest.exists() {
+            let mut n = 1;
+            let aside = loop {
+                let p = parent.join(format!("{name}.before-restore-{n}"));
+                if !p.exists() {
+                    break p;
+                }
+                n += 1;
+            };
+            std::fs::rename(dest, &aside)?;
+            Some(aside)
+        } else {
+            None
+        };
+        std::fs::rename(&staging, dest)?;
+        Ok(kept)
+    }
+}
+
+/// Copies a directory tree (a checkpoint's files, import reports).
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), std::io::Error> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), &target)?;
+        }
+    }
+    Ok(())
 }

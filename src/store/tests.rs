@@ -273,3 +273,104 @@ fn check_finds_a_store_sound_and_a_broken_one_broken() {
         rep.problems
     );
 }
+
+/// A two-entity case written with the given ids for the phone and the person.
+fn tiny_case(store: &Store, phone: u64, person: u64, duration: i64) {
+    let mut b = Batch::default();
+    b.put_entity(
+        EntityId(phone),
+        &EntityRecord::new(EntityKind::Phone, "+8613800138000".into(), Flags::default()),
+    );
+    b.put_ident(EntityKind::Phone, "+8613800138000", EntityId(phone));
+    b.put_entity(
+        EntityId(person),
+        &EntityRecord::new(
+            EntityKind::Person,
+            "11010519491231002X".into(),
+            Flags::default(),
+        ),
+    );
+    b.put_ident(EntityKind::Person, "11010519491231002X", EntityId(person));
+    let l = link(phone, LinkKind::CALL, person);
+    let mut agg = LinkAgg::default();
+    agg.add(duration, Some(10));
+    b.put_link(&l, &agg);
+    b.put_source(
+        SourceId(1),
+        &SourceRecord {
+            file: "calls.csv".into(),
+            label: None,
+        },
+    );
+    b.put_evidence(&Evidence {
+        key: EvidenceKey {
+            link: l,
+            time: Some(10),
+            disc: 0,
+        },
+        value: duration,
+        source: SourceId(1),
+        line: 2,
+        record_id: None,
+        detail: None,
+    });
+    let mut stats = Stats {
+        sources: 1,
+        ..Stats::default()
+    };
+    stats.entities.insert(EntityKind::Phone, 1);
+    stats.entities.insert(EntityKind::Person, 1);
+    stats.links.insert(LinkKind::CALL, 1);
+    stats.evidence.insert(LinkKind::CALL, 1);
+    b.put_counters(phone.max(person) + 1, 2, LinkKind::FIRST_CUSTOM, &stats);
+    store.write(b).unwrap();
+}
+
+#[test]
+fn digest_names_content_not_ids() {
+    let (a, b, c) = (Store::in_memory(), Store::in_memory(), Store::in_memory());
+    tiny_case(&a, 1, 2, 60);
+    tiny_case(&b, 7, 3, 60);
+    tiny_case(&c, 1, 2, 61);
+    let (da, db, dc) = (
+        a.digest().unwrap(),
+        b.digest().unwrap(),
+        c.digest().unwrap(),
+    );
+    assert_eq!(da, db);
+    assert_ne!(da.hex, dc.hex);
+    assert_eq!(
+        (da.entities, da.idents, da.links, da.evidence),
+        (2, 2, 1, 1)
+    );
+    assert_ne!(da.hex, Store::in_memory().digest().unwrap().hex);
+}
+
+#[test]
+fn backup_and_restore_round_trip() {
+    let (dir, store) = rocks();
+    tiny_case(&store, 1, 2, 60);
+    let want = store.digest().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let backup = work.path().join("backup");
+    store.backup(&backup).unwrap();
+    assert!(store.backup(&backup).is_err(), "a backup never overwrites");
+    // Restoring over a store that is open is refused and leaves it alone.
+    let refused = Store::restore(&backup, dir.path());
+    assert!(matches!(refused, Err(StoreError::Locked(_))), "{refused:?}");
+    drop(store);
+    let dest = work.path().join("db");
+    assert_eq!(Store::restore(&backup, &dest).unwrap(), None);
+    assert_eq!(Store::open(&dest).unwrap().digest().unwrap(), want);
+    // Over an existing store: the old one is kept aside.
+    let kept = Store::restore(&backup, &dest)
+        .unwrap()
+        .expect("old store kept");
+    assert!(kept.join("CURRENT").exists());
+    assert_eq!(
+        Store::open_read_only(&dest).unwrap().digest().unwrap(),
+        want
+    );
+    // A directory that is no store is refused.
+    assert!(Store::restore(work.path(), &work.path().join("x")).is_err());
+}

@@ -1,5 +1,8 @@
 //! The one integration-test binary: end-to-end tests through the `fraudnet` binary and the library.
 
+mod crash;
 mod expand;
+mod fuzz;
 mod ingest;
+mod serve;
 mod support;

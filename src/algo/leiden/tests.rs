@@ -166,7 +166,7 @@ fn arb_graph() -> impl Strategy<Value = Graph> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(crate::proptest_config(64))]
     #[test]
     fn leiden_invariants(g in arb_graph(), seed in 0u64..1000) {
         let p = leiden(&g, &lcfg(seed));

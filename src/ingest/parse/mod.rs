@@ -41,7 +41,7 @@ use crate::ingest::record::{Origin, Record, Reject};
 /// The longest row read; a longer one is rejected (`too_long`) without being buffered.
 pub const MAX_ROW_BYTES: usize = 64 * 1024;
 
-/// The file layouts fraudnet reads. See docs/formats.md for columns and aliases.
+/// The file layouts fraudnet reads. See fixtures/README.md for columns and aliases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Layout {
     /// `caller,callee,start_time,duration_s,imei,cell_id,source`.

@@ -697,7 +697,7 @@ fn chunking_keeps_order_and_lines() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+    #![proptest_config(crate::proptest_config(64))]
 
     #[test]
     fn arbitrary_rows_never_panic(

@@ -155,6 +155,7 @@ fn references_and_interpretations() {
 }
 
 proptest::proptest! {
+    #![proptest_config(crate::proptest_config(256))]
     #[test]
     fn rules_never_panic(s in "\\PC{0,40}") {
         let _ = interpretations(&s);
