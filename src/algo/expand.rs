@@ -232,6 +232,8 @@ pub struct Expansion {
     pub nodes: Vec<(Ix, u32)>,
     pub hubs: Vec<Hub>,
     pub filter: LinkFilter,
+    /// The hub policy the expansion used, so later stages judge new entities the same way.
+    pub hub_policy: HubPolicy,
     pub stats: ExpandStats,
     hop_of: FxHashMap<Ix, u32>,
     hub_set: FxHashSet<Ix>,
@@ -245,6 +247,11 @@ impl Expansion {
 
     pub fn is_hub(&self, ix: Ix) -> bool {
         self.hub_set.contains(&ix)
+    }
+
+    /// Why `ix` would be a hub under this expansion's policy, whether reached or not.
+    pub fn hub_reason(&self, snap: &Snapshot, ix: Ix) -> Option<HubReason> {
+        hub_reason(snap, ix, &self.hub_policy, self.stats.hub_threshold)
     }
 
     pub fn len(&self) -> usize {
@@ -465,6 +472,7 @@ pub fn expand(snap: &Snapshot, cfg: &ExpandConfig) -> Result<Expansion, ExpandEr
         nodes,
         hubs,
         filter: cfg.filter.clone(),
+        hub_policy: cfg.hubs.clone(),
         stats: ExpandStats {
             per_hop,
             steps,

@@ -7,71 +7,88 @@
 //! | component | what it measures |
 //! |---|---|
 //! | `proximity` | random walk with restart from the seeds over the reached subgraph, links weighted by evidence; walks that enter a hub go back to the seeds (hubs are damped) |
+//! | `community` | the same walk restarting at the seeds *and* every flagged returnee reached, read as *lift*: the walk's mass on the lead divided by what its links alone would draw (its share of all link weight). A compound member's links stay among returnees; a relative's, a courier's or a busy villager's spread over the population, so their lift is low however many returnees they touch |
 //! | `evidence` | strength of the lead's own links (call counts and minutes, transfer counts and amounts, log-scaled) |
-//! | `returnees` | other persons flagged `returnee` within 2 hops of the lead (the seeds excepted) |
 //! | `foreign` | the lead is, or holds, a foreign number; or calls several |
 //! | `shared_device` | a handset shared by several numbers (one of the lead's, or the lead itself) |
 //! | `per_head` | repeated round-sum payments into the lead's accounts |
-//! | `layering` | money into the lead's accounts from accounts that themselves received from many |
+//! | `money` | share of the reported victims' money (paid into reached accounts) that *ends* in the lead's accounts, following transfers forward in time order and splitting in proportion, through the layering accounts that pass it on |
 //! | `known_role` | the lead already carries an investigative role (returnee, suspect…) |
-//! | `associates` | second round: the summed first-round scores of the persons the lead deals with (calls, money, relations, shared handsets), so the people many suspects deal with rise |
+//! | `core` | second stage, guilt by association with the discovered core: a walk restarting at the first stage's top persons (in proportion to their score), read as lift like `community`. The people the core deals with rise (boss, financiers, recruiters) |
+//!
+//! The second stage also widens the reach: the neighbours of the first-stage core (one hop, through
+//! the expansion's filter, not through hubs) join the candidates, so members four hops from the seed
+//! but next to the core are found.
 //!
 //! A reported victim's score is scaled down by [`VICTIM_FACTOR`]: victims are witnesses, not leads.
-//! A person inherits the signals of the identifiers they own or use, and their proximity is the walk's
-//! mass on them and their identifiers together.
+//! A person inherits the signals of the identifiers they own or use, and their walk mass is that of
+//! them and their identifiers together.
 //!
 //! Each lead carries up to `paths_per_lead` explanation paths from a seed: the shortest path by evidence
 //! (strong links are short) and the best alternatives through other neighbours.
 
-use super::expand::Expansion;
+use super::expand::{Expansion, HubReason};
 use crate::model::{EntityKind, Flags, LinkKind, Roles};
 use crate::snapshot::{Ix, Link, Snapshot};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::time::Instant;
-
-/// Flagged returnees nearby at which the `returnees` component reaches 63%: a compound member has
-/// dozens of flagged colleagues within two hops; a villager who knows one returnee has one or two.
-pub const RETURNEES_SCALE: f64 = 25.0;
-
-/// Summed associate scores (each above [`ASSOCIATE_FLOOR`]) at which `associates` reaches 63%.
-pub const ASSOCIATES_SCALE: f64 = 3.0;
-/// Only the part of an associate's first-round score above this counts: knowing many ordinary
-/// people is not suspicious.
-pub const ASSOCIATE_FLOOR: f64 = 0.3;
 
 /// A reported victim's score is multiplied by this.
 pub const VICTIM_FACTOR: f64 = 0.3;
 
-/// How much each component counts.
+/// Share of the traced victims' money ending in a lead's accounts at which `money` reaches 63%.
+pub const MONEY_SCALE: f64 = 0.01;
+
+/// Persons whose first-stage score is at least this share of the best one form the core of the
+/// second stage.
+pub const CORE_SHARE: f64 = 0.5;
+
+/// Lift (walk mass over what the lead's links alone would draw) at which `community` and `core`
+/// reach 63%.
+pub const LIFT_SCALE: f64 = 4.0;
+
+/// First-round suspects a lead deals with directly at which `core_ties` reaches 63%: a member
+/// deals with a handful, the boss, a recruiter or a smuggler with dozens.
+pub const CORE_TIES_SCALE: f64 = 15.0;
+
+/// In the money trace, an account is a hub by degree only from this many times the hub threshold.
+pub const MONEY_HUB_FACTOR: usize = 10;
+
+/// Transfer hops followed from the victims' payments.
+pub const MONEY_HOPS: u32 = 8;
+
+/// How much each component counts: the probability that the component alone, at full strength,
+/// makes the entity worth pursuing. Components are combined as independent pieces of evidence
+/// (noisy-or): `score = 1 − Π (1 − weight · component)`, so one strong signal (money ending here)
+/// is enough, and several weak ones add up.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights {
     pub proximity: f64,
     pub evidence: f64,
-    pub returnees: f64,
     pub foreign: f64,
     pub shared_device: f64,
     pub per_head: f64,
-    pub layering: f64,
+    pub money: f64,
     pub known_role: f64,
-    pub associates: f64,
+    /// Of the strongest of `community`, `core` and `core_ties`.
+    pub association: f64,
 }
 
 impl Weights {
     /// The weights the command line uses.
     pub fn standard() -> Weights {
         Weights {
-            proximity: 0.25,
+            proximity: 0.3,
+            association: 0.9,
             evidence: 0.05,
-            returnees: 0.35,
-            foreign: 0.15,
-            shared_device: 0.10,
-            per_head: 0.05,
-            layering: 0.30,
-            known_role: 0.15,
-            associates: 0.35,
+            foreign: 0.3,
+            shared_device: 0.2,
+            per_head: 0.2,
+            money: 0.97,
+            known_role: 0.5,
         }
     }
 }
@@ -79,15 +96,17 @@ impl Weights {
 /// What to rank and how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RankConfig {
-    /// Restart probability of the walk (0.15 is usual).
+    /// Restart probability of the walks (0.15 is usual).
     pub restart: f64,
     pub iterations: u32,
-    /// Weight factor of links into hubs (walks entering a hub restart at the seeds).
+    /// Weight factor of links into hubs (walks entering a hub restart).
     pub hub_damping: f64,
     /// Leads returned, best first; 0 = all.
     pub limit: usize,
     pub paths_per_lead: usize,
     pub weights: Weights,
+    /// Hops the second stage adds around the first stage's core (0: no second stage at all).
+    pub core_hops: u32,
 }
 
 impl RankConfig {
@@ -99,6 +118,7 @@ impl RankConfig {
             limit,
             paths_per_lead: 3,
             weights: Weights::standard(),
+            core_hops: 1,
         }
     }
 }
@@ -116,8 +136,12 @@ pub struct PathStep {
 /// The raw signals behind the components, kept for reasons and for callers.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Signals {
+    /// Walk mass from the seeds.
     pub ppr: f64,
+    /// Lift of the walk from the seeds and the flagged returnees (1 = what the lead's links predict).
+    pub community_lift: f64,
     pub evidence: f64,
+    /// Flagged returnees the lead (or one of its identifiers) is directly linked to.
     pub returnees: u32,
     /// Foreign numbers the lead is or holds.
     pub foreign_numbers: Vec<Ix>,
@@ -128,14 +152,16 @@ pub struct Signals {
     pub shares_device_with_seed: bool,
     pub round_payments: u32,
     pub round_amount: i64,
-    /// Accounts feeding the lead that received from 3 or more accounts themselves, and how many
-    /// accounts fed those.
-    pub layered_from: u32,
-    pub layered_upstream: u32,
-    /// Share of the lead's transfer inflow that did not leave again (money ends here).
-    pub retained: f64,
-    /// Sum of the first-round scores of the persons the lead deals with.
-    pub associates: f64,
+    /// Victims' money (fen) that ends in the lead's accounts, its share of all money traced, and the
+    /// fewest transfer hops it took from a victim.
+    pub victim_money: f64,
+    pub victim_share: f64,
+    pub money_hops: u32,
+    /// Lift of the second-stage walk from the core, and how many core persons the lead deals with.
+    pub core_lift: f64,
+    pub core_contacts: u32,
+    /// Persons the lead deals with directly (calls, money, relations, handsets).
+    pub contacts: u32,
 }
 
 /// A ranked lead.
@@ -156,6 +182,9 @@ pub struct Ranking {
     pub leads: Vec<Lead>,
     /// Leads before the limit.
     pub candidates: usize,
+    /// Entities the second stage added around the core, and the size of the core.
+    pub widened: usize,
+    pub core: usize,
     pub seconds: f64,
 }
 
@@ -169,14 +198,18 @@ pub fn strength(l: &Link) -> f64 {
             1.0 + c.ln_1p() + 0.3 * (l.total.max(0) as f64 / 60.0).ln_1p()
         }
         LinkKind::TRANSFER => 1.0 + c.ln_1p() + 0.2 * (l.total.max(0) as f64 / 10_000.0).ln_1p(),
+        // stated co-offending (debriefs, case files): the strongest tie short of an identity
         LinkKind::RECRUITED
         | LinkKind::FINANCED
         | LinkKind::SMUGGLED
         | LinkKind::COLLEAGUE
-        | LinkKind::MEMBER_OF => 2.5,
-        LinkKind::RELATIVE | LinkKind::TRAVELLED_WITH => 2.0,
-        LinkKind::SAME_ADDRESS => 1.5,
-        _ => 1.0,
+        | LinkKind::MEMBER_OF => 5.0,
+        LinkKind::TRAVELLED_WITH => 3.0,
+        // kinship and addresses: every member has a family that knows nothing (the main noise)
+        LinkKind::RELATIVE => 0.5,
+        LinkKind::SAME_ADDRESS => 1.0,
+        // other relations recorded by a police source (hotel registers, border checks, statements)
+        _ => 2.5,
     }
 }
 
@@ -203,26 +236,42 @@ fn is_lead_kind(k: EntityKind) -> bool {
     )
 }
 
-/// The reached subgraph in local indices: links between reached entities that pass the expansion's
+/// The candidate subgraph in local indices: links between its entities that pass the expansion's
 /// filter; hubs keep no links of their own (nothing flows out of them).
 struct Sub {
     nodes: Vec<Ix>,
+    hop: Vec<u32>,
     local: FxHashMap<Ix, u32>,
     hub: Vec<bool>,
-    /// Per local node: (neighbour, global link).
+    /// Per local node: (neighbour, global link), sorted.
     adj: Vec<Vec<(u32, u32)>>,
+    /// Per local node, aligned with `adj`: the link's strength, damped into hubs.
+    w: Vec<Vec<f32>>,
+    /// Per local node: summed weight of all its links in the snapshot (`w` covers only those
+    /// inside the subgraph); and the sum of all.
+    wsum: Vec<f64>,
+    total_w: f64,
+    /// Identifiers each person holds, and the persons holding each identifier.
+    held: Vec<Vec<u32>>,
+    holders: Vec<Vec<u32>>,
 }
 
 impl Sub {
-    fn build(snap: &Snapshot, exp: &Expansion) -> Sub {
-        let nodes: Vec<Ix> = exp.nodes.iter().map(|&(v, _)| v).collect();
+    fn build(
+        snap: &Snapshot,
+        exp: &Expansion,
+        nodes: Vec<(Ix, u32)>,
+        hub: Vec<bool>,
+        damping: f64,
+    ) -> Sub {
+        let hop: Vec<u32> = nodes.iter().map(|&(_, h)| h).collect();
+        let nodes: Vec<Ix> = nodes.iter().map(|&(v, _)| v).collect();
         let local: FxHashMap<Ix, u32> = nodes
             .iter()
             .enumerate()
             .map(|(i, &v)| (v, i as u32))
             .collect();
-        let hub: Vec<bool> = nodes.iter().map(|&v| exp.is_hub(v)).collect();
-        let adj = nodes
+        let adj: Vec<Vec<(u32, u32)>> = nodes
             .par_iter()
             .enumerate()
             .map(|(i, &v)| {
@@ -239,295 +288,195 @@ impl Sub {
                 a
             })
             .collect();
+        let w: Vec<Vec<f32>> = adj
+            .par_iter()
+            .map(|a| {
+                a.iter()
+                    .map(|&(j, l)| {
+                        let s = strength(snap.link(l));
+                        (if hub[j as usize] { s * damping } else { s }) as f32
+                    })
+                    .collect()
+            })
+            .collect();
+        // all the links' weight, inside the subgraph or not: the walk leaks what leaves it, and the
+        // lift compares with the whole graph
+        let threshold = exp.stats.hub_threshold;
+        let wsum: Vec<f64> = nodes
+            .par_iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if hub[i] {
+                    return 0.0;
+                }
+                snap.all_links(v)
+                    .filter(|&(u, l)| u != v && exp.filter.passes(snap.link(l)))
+                    .map(|(u, l)| {
+                        let s = f64::from(strength(snap.link(l)) as f32);
+                        let into_hub = match local.get(&u) {
+                            Some(&j) => hub[j as usize],
+                            None => {
+                                snap.degree(u) >= threshold
+                                    || snap.flags(u).contains(Flags::SERVICE)
+                            }
+                        };
+                        if into_hub {
+                            s * damping
+                        } else {
+                            s
+                        }
+                    })
+                    .sum()
+            })
+            .collect();
+        let held: Vec<Vec<u32>> = (0..nodes.len())
+            .into_par_iter()
+            .map(|i| {
+                if snap.kind(nodes[i]) != EntityKind::Person {
+                    return Vec::new();
+                }
+                let mut h: Vec<u32> = adj[i]
+                    .iter()
+                    .filter(|&&(j, l)| {
+                        is_identity(snap.link(l).kind)
+                            && snap.kind(nodes[j as usize]) != EntityKind::Person
+                    })
+                    .map(|&(j, _)| j)
+                    .collect();
+                h.dedup();
+                h
+            })
+            .collect();
+        let mut holders: Vec<Vec<u32>> = vec![Vec::new(); nodes.len()];
+        for (p, ids) in held.iter().enumerate() {
+            for &j in ids {
+                holders[j as usize].push(p as u32);
+            }
+        }
+        let total_w = wsum.iter().sum::<f64>().max(f64::MIN_POSITIVE);
         Sub {
             nodes,
+            hop,
             local,
             hub,
             adj,
+            w,
+            wsum,
+            total_w,
+            held,
+            holders,
         }
+    }
+
+    /// A person and the identifiers they hold; an identifier alone.
+    fn unit(&self, i: u32) -> Vec<u32> {
+        let mut u = vec![i];
+        u.extend_from_slice(&self.held[i as usize]);
+        u
+    }
+
+    /// Random walk with restart to `restart` (a distribution over local nodes). Walks that enter a hub
+    /// or a dead end restart.
+    fn walk(&self, restart: &[f64], cfg: &RankConfig) -> Vec<f64> {
+        let n = self.nodes.len();
+        let mut x = restart.to_vec();
+        for _ in 0..cfg.iterations {
+            let pulled: Vec<f64> = (0..n)
+                .into_par_iter()
+                .map(|v| {
+                    if self.hub[v] {
+                        return 0.0;
+                    }
+                    self.adj[v]
+                        .iter()
+                        .zip(&self.w[v])
+                        .filter(|&(&(u, _), _)| !self.hub[u as usize])
+                        .map(|(&(u, _), &w)| {
+                            // the weight of u→v is that of v→u: v is no hub
+                            x[u as usize] * f64::from(w) / self.wsum[u as usize]
+                        })
+                        .sum()
+                })
+                .collect();
+            let kept: f64 = pulled.iter().sum();
+            let total: f64 = x.iter().sum();
+            let back = cfg.restart + (1.0 - cfg.restart) * (total - kept).max(0.0);
+            x = pulled
+                .iter()
+                .zip(restart)
+                .map(|(p, r)| (1.0 - cfg.restart) * p + back * r)
+                .collect();
+        }
+        x
+    }
+
+    /// Lift of walk mass `x` on each candidate's unit over the unit's share of all link weight
+    /// (the walk's stationary share without restarts), with one average entity's share added to the
+    /// denominator so that entities with a single weak link are not lifted by chance.
+    fn lift(&self, x: &[f64], i: u32) -> f64 {
+        let total_w: f64 = self.total_w;
+        let n = self.nodes.len().max(1) as f64;
+        let unit = self.unit(i);
+        let mass: f64 = unit.iter().map(|&j| x[j as usize]).sum();
+        let share: f64 = unit.iter().map(|&j| self.wsum[j as usize]).sum::<f64>() / total_w;
+        mass * n / (n * share + 1.0)
     }
 }
 
 /// Ranks every lead of the expansion. See the module docs.
 ///
 /// # Complexity
-/// O(I·m_s) for the walk (I iterations over the m_s links of the reached subgraph, parallel), plus
-/// O(m_s · d) for the signals (each entity looks at its neighbours' degrees), plus O(m_s log n_s) for
-/// the explanation paths (one multi-source Dijkstra).
+/// Two stages, each O(I·m_s) for its walks (I iterations over the m_s links of the candidate
+/// subgraph, parallel), plus O(m_s · d) for the signals (each entity looks at its neighbours), plus
+/// the money trace (O(transfer links within [`MONEY_HOPS`] of the victims' payments)), plus
+/// O(m_s log n_s) for the explanation paths (one multi-source Dijkstra).
 pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
     let t0 = Instant::now();
-    let sub = Sub::build(snap, exp);
-    let n = sub.nodes.len();
-    let seed_local: Vec<u32> = exp
-        .seeds
-        .iter()
-        .filter_map(|s| sub.local.get(s).copied())
-        .collect();
-    let hop = |i: usize| exp.hop(sub.nodes[i]).unwrap_or(u32::MAX);
-
-    // --- proximity: random walk with restart ---------------------------------------------------
-    let weight = |i: usize, j: u32, l: u32| -> f64 {
-        let w = strength(snap.link(l));
-        let _ = i;
-        if sub.hub[j as usize] {
-            w * cfg.hub_damping
-        } else {
-            w
-        }
-    };
-    let wsum: Vec<f64> = (0..n)
-        .into_par_iter()
-        .map(|i| sub.adj[i].iter().map(|&(j, l)| weight(i, j, l)).sum())
-        .collect();
-    let mut restart = vec![0.0; n];
-    for &s in &seed_local {
-        restart[s as usize] = 1.0 / seed_local.len().max(1) as f64;
-    }
-    let mut x = restart.clone();
-    for _ in 0..cfg.iterations {
-        let pulled: Vec<f64> = (0..n)
-            .into_par_iter()
-            .map(|v| {
-                if sub.hub[v] {
-                    return 0.0;
-                }
-                sub.adj[v]
-                    .iter()
-                    .filter(|&&(u, _)| !sub.hub[u as usize] && wsum[u as usize] > 0.0)
-                    .map(|&(u, l)| {
-                        x[u as usize] * weight(u as usize, v as u32, l) / wsum[u as usize]
-                    })
-                    .sum()
-            })
-            .collect();
-        let kept: f64 = pulled.iter().sum();
-        let total: f64 = x.iter().sum();
-        let back = cfg.restart + (1.0 - cfg.restart) * (total - kept).max(0.0);
-        x = pulled
+    let hub: Vec<bool> = exp.nodes.iter().map(|&(v, _)| exp.is_hub(v)).collect();
+    let sub = Sub::build(snap, exp, exp.nodes.clone(), hub, cfg.hub_damping);
+    let money = victim_money(snap, exp);
+    let mut leads = score(snap, exp, &sub, None, &money, cfg);
+    let (mut sub, mut widened, mut core_size) = (sub, 0, 0);
+    if cfg.core_hops > 0 && !leads.is_empty() {
+        let best = leads
             .iter()
-            .zip(&restart)
-            .map(|(p, r)| (1.0 - cfg.restart) * p + back * r)
+            .filter(|l| snap.kind(l.ix) == EntityKind::Person)
+            .map(|l| l.score)
+            .fold(0.0, f64::max);
+        let floor = CORE_SHARE * best;
+        let core: Vec<(Ix, f64)> = leads
+            .iter()
+            .filter(|l| snap.kind(l.ix) == EntityKind::Person && l.score >= floor && floor > 0.0)
+            .map(|l| (l.ix, l.score - floor + 0.01 * best))
             .collect();
-    }
-
-    // --- ownership ---------------------------------------------------------------------------
-    // identifiers held by each person (local), and holders of each identifier
-    let held: Vec<Vec<u32>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            if snap.kind(sub.nodes[i]) != EntityKind::Person {
-                return Vec::new();
+        if !core.is_empty() {
+            let (nodes, hub) = widen(snap, exp, &sub, &core, cfg.core_hops);
+            widened = nodes.len() - sub.nodes.len();
+            core_size = core.len();
+            let wide = Sub::build(snap, exp, nodes, hub, cfg.hub_damping);
+            let total: f64 = core.iter().map(|c| c.1).sum();
+            let mut restart = vec![0.0; wide.nodes.len()];
+            for &(v, s) in &core {
+                restart[wide.local[&v] as usize] = s / total;
             }
-            let mut h: Vec<u32> = sub.adj[i]
-                .iter()
-                .filter(|&&(j, l)| {
-                    is_identity(snap.link(l).kind)
-                        && snap.kind(sub.nodes[j as usize]) != EntityKind::Person
-                })
-                .map(|&(j, _)| j)
-                .collect();
-            h.dedup();
-            h
-        })
-        .collect();
-    let seed_side: FxHashSet<u32> = (0..n as u32).filter(|&i| hop(i as usize) == 0).collect();
-
-    // --- returnees within 2 hops (identity links free) ----------------------------------------
-    let returnee_bit = Roles::bit("returnee").unwrap_or(0);
-    let returnees: Vec<u32> = (0..n as u32)
-        .filter(|&i| {
-            snap.kind(sub.nodes[i as usize]) == EntityKind::Person
-                && snap.roles(sub.nodes[i as usize]).0 & returnee_bit != 0
-                && !exp.seeds.contains(&sub.nodes[i as usize])
-        })
-        .collect();
-    let reach: Vec<Vec<u32>> = returnees
-        .par_iter()
-        .map(|&r| within_two(snap, &sub, r))
-        .collect();
-    let mut near_returnees = vec![0u32; n];
-    for (k, list) in reach.iter().enumerate() {
-        for &i in list {
-            if i != returnees[k] {
-                near_returnees[i as usize] += 1;
-            }
+            leads = score(snap, exp, &wide, Some(&restart), &money, cfg);
+            sub = wide;
         }
     }
-
-    // --- signals of each entity on its own -------------------------------------------------------
-    let own: Vec<Signals> = (0..n)
-        .into_par_iter()
-        .map(|i| own_signals(snap, &sub, &seed_side, i, x[i]))
-        .collect();
-
-    // --- leads ------------------------------------------------------------------------------
-    let cand: Vec<u32> = (0..n as u32)
-        .filter(|&i| {
-            let v = sub.nodes[i as usize];
-            !sub.hub[i as usize] && hop(i as usize) > 0 && is_lead_kind(snap.kind(v))
-        })
-        .collect();
-    let merged: Vec<Signals> = cand
-        .par_iter()
-        .map(|&i| {
-            let i = i as usize;
-            let mut s = own[i].clone();
-            s.returnees = near_returnees[i];
-            for &j in &held[i] {
-                let o = &own[j as usize];
-                s.ppr += o.ppr;
-                s.evidence = s.evidence.max(o.evidence);
-                s.foreign_numbers.extend_from_slice(&o.foreign_numbers);
-                s.foreign_contacts = s.foreign_contacts.max(o.foreign_contacts);
-                s.shared_device = s.shared_device.max(o.shared_device);
-                s.shares_device_with_seed |= o.shares_device_with_seed;
-                if o.round_payments > s.round_payments {
-                    s.round_payments = o.round_payments;
-                    s.round_amount = o.round_amount;
-                }
-                if o.layered_upstream as f64 * o.retained > s.layered_upstream as f64 * s.retained {
-                    s.layered_from = o.layered_from;
-                    s.layered_upstream = o.layered_upstream;
-                    s.retained = o.retained;
-                }
-                s.returnees = s.returnees.max(near_returnees[j as usize]);
-            }
-            s.foreign_numbers.sort_unstable();
-            s.foreign_numbers.dedup();
-            s
-        })
-        .collect();
-    let ppr_ref = 1.0 / n.max(1) as f64;
-    let ppr_max = merged
-        .iter()
-        .map(|s| s.ppr)
-        .fold(0.0, f64::max)
-        .max(ppr_ref);
-    let w = &cfg.weights;
-    let mut leads: Vec<Lead> = cand
-        .iter()
-        .zip(merged)
-        .map(|(&i, s)| {
-            let v = sub.nodes[i as usize];
-            let roles = snap.roles(v);
-            let sat = |x: f64, k: f64| 1.0 - (-x / k).exp();
-            let proximity = (s.ppr / ppr_ref).ln_1p() / (ppr_max / ppr_ref).ln_1p();
-            let evidence = sat(s.evidence, 40.0);
-            let returnees = sat(f64::from(s.returnees), RETURNEES_SCALE);
-            let foreign = if s.foreign_numbers.is_empty() {
-                0.5 * sat(f64::from(s.foreign_contacts), 3.0)
-            } else {
-                1.0
-            };
-            let shared_device = if s.shares_device_with_seed {
-                1.0
-            } else {
-                sat(f64::from(s.shared_device), 2.0)
-            };
-            let per_head = if s.round_payments >= 2 {
-                sat(f64::from(s.round_payments), 4.0)
-            } else {
-                0.0
-            };
-            let layering = sat(f64::from(s.layered_upstream), 15.0) * s.retained;
-            let mut known = roles;
-            known.0 &= !Roles::bit("victim").unwrap_or(0);
-            let known_role = if known.is_empty() { 0.0 } else { 1.0 };
-            let components = vec![
-                ("proximity", proximity),
-                ("evidence", evidence),
-                ("returnees", returnees),
-                ("foreign", foreign),
-                ("shared_device", shared_device),
-                ("per_head", per_head),
-                ("layering", layering),
-                ("known_role", known_role),
-            ];
-            let mut score = w.proximity * proximity
-                + w.evidence * evidence
-                + w.returnees * returnees
-                + w.foreign * foreign
-                + w.shared_device * shared_device
-                + w.per_head * per_head
-                + w.layering * layering
-                + w.known_role * known_role;
-            if roles.contains("victim") {
-                score *= VICTIM_FACTOR;
-            }
-            Lead {
-                ix: v,
-                score,
-                hops: hop(i as usize),
-                components,
-                signals: s,
-                reasons: Vec::new(),
-                paths: Vec::new(),
-            }
-        })
-        .collect();
-    // --- associates: the scores of the persons a lead deals with ------------------------------
-    // A compound member's contacts are compound members; the boss's and the financiers' are many
-    // of them; a member's relative knows one member and a village. Each lead gains
-    // `associates` = saturated sum of its person-neighbours' first-round scores.
-    let mut holders: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (p, ids) in held.iter().enumerate() {
-        for &j in ids {
-            holders[j as usize].push(p as u32);
-        }
-    }
-    let mut first: Vec<f64> = vec![0.0; n];
-    for l in &leads {
-        first[sub.local[&l.ix] as usize] = l.score;
-    }
-    let assoc: Vec<f64> = leads
-        .par_iter()
-        .map(|l| {
-            let i = sub.local[&l.ix];
-            let mut unit: Vec<u32> = vec![i];
-            if snap.kind(l.ix) == EntityKind::Person {
-                unit.extend_from_slice(&held[i as usize]);
-            } else {
-                for &p in &holders[i as usize] {
-                    unit.push(p);
-                    unit.extend_from_slice(&held[p as usize]);
-                }
-            }
-            let mut people: Vec<u32> = Vec::new();
-            for &u in &unit {
-                for &(w, lk) in &sub.adj[u as usize] {
-                    if sub.hub[w as usize] || is_identity(snap.link(lk).kind) {
-                        continue;
-                    }
-                    if snap.kind(sub.nodes[w as usize]) == EntityKind::Person {
-                        people.push(w);
-                    } else {
-                        people.extend_from_slice(&holders[w as usize]);
-                    }
-                }
-            }
-            people.sort_unstable();
-            people.dedup();
-            people
-                .iter()
-                .filter(|p| !unit.contains(p))
-                .map(|&p| (first[p as usize] - ASSOCIATE_FLOOR).max(0.0))
-                .sum::<f64>()
-        })
-        .collect();
-    for (l, a) in leads.iter_mut().zip(assoc) {
-        let c = 1.0 - (-a / ASSOCIATES_SCALE).exp();
-        l.components.push(("associates", c));
-        let victim = snap.roles(l.ix).contains("victim");
-        l.score += w.associates * c * if victim { VICTIM_FACTOR } else { 1.0 };
-        l.signals.associates = a;
-    }
-    leads.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ix.cmp(&b.ix)));
     let candidates = leads.len();
     if cfg.limit > 0 {
         leads.truncate(cfg.limit);
     }
 
     // --- explanations ---------------------------------------------------------------------------
+    let seed_local: Vec<u32> = exp
+        .seeds
+        .iter()
+        .filter_map(|s| sub.local.get(s).copied())
+        .collect();
+    let seed_side: FxHashSet<u32> = (0..sub.nodes.len() as u32)
+        .filter(|&i| sub.hop[i as usize] == 0)
+        .collect();
     let need_paths = cfg.paths_per_lead > 0 && !leads.is_empty();
     let tree = if need_paths {
         Some(dijkstra(snap, &sub, &seed_local))
@@ -539,45 +488,416 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
         if let Some((dist, pred)) = &tree {
             lead.paths = explain(snap, &sub, dist, pred, i, cfg.paths_per_lead);
         }
-        lead.reasons = reasons(snap, &sub, &seed_side, &held[i as usize], i, lead);
+        lead.reasons = reasons(snap, &sub, &seed_side, i, lead);
     });
     Ranking {
         leads,
         candidates,
+        widened,
+        core: core_size,
         seconds: t0.elapsed().as_secs_f64(),
     }
 }
 
-/// Local entities within 2 hops of `r` in the reached subgraph, identity links free, not through hubs.
-fn within_two(snap: &Snapshot, sub: &Sub, r: u32) -> Vec<u32> {
-    let mut dist: FxHashMap<u32, u32> = FxHashMap::default();
-    let mut dq = VecDeque::from([(r, 0u32)]);
-    dist.insert(r, 0);
-    while let Some((v, d)) = dq.pop_front() {
-        if dist.get(&v).is_some_and(|&dv| dv < d) || sub.hub[v as usize] {
-            continue;
+/// The candidate set widened by `hops` around the core persons (and their identifiers), through
+/// links that pass the expansion's filter, not through hubs; identity links are free, so a phone
+/// brings its holder. A new entity's hop is one more than the entity it was reached from.
+fn widen(
+    snap: &Snapshot,
+    exp: &Expansion,
+    sub: &Sub,
+    core: &[(Ix, f64)],
+    hops: u32,
+) -> (Vec<(Ix, u32)>, Vec<bool>) {
+    let mut nodes: Vec<(Ix, u32)> = sub
+        .nodes
+        .iter()
+        .zip(&sub.hop)
+        .map(|(&v, &h)| (v, h))
+        .collect();
+    let mut hub = sub.hub.clone();
+    let mut seen: FxHashSet<Ix> = sub.nodes.iter().copied().collect();
+    let mut frontier: Vec<(Ix, u32)> = Vec::new();
+    for &(v, _) in core {
+        let i = sub.local[&v];
+        for j in sub.unit(i) {
+            frontier.push((sub.nodes[j as usize], sub.hop[j as usize]));
         }
-        for &(u, l) in &sub.adj[v as usize] {
-            let free = is_identity(snap.link(l).kind);
-            let du = d + u32::from(!free);
-            if du > 2 {
-                continue;
-            }
-            if dist.get(&u).is_none_or(|&old| du < old) {
-                dist.insert(u, du);
-                if free {
-                    dq.push_front((u, du));
-                } else {
-                    dq.push_back((u, du));
-                }
+    }
+    frontier.sort_unstable();
+    frontier.dedup_by_key(|f| f.0);
+    let filter = &exp.filter;
+    let admit = |u: Ix| filter.enters(snap.kind(u));
+    for _ in 0..hops {
+        // (entity, hop) first reached from the frontier, smallest hop kept
+        let mut found: Vec<(Ix, u32, bool)> = frontier
+            .par_iter()
+            .flat_map_iter(|&(v, h)| {
+                snap.all_links(v)
+                    .filter(|&(_, l)| filter.passes(snap.link(l)))
+                    .map(move |(u, l)| (u, h + u32::from(!is_identity(snap.link(l).kind)), false))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|&(u, _, _)| !seen.contains(&u) && admit(u))
+            .collect();
+        found.sort_unstable();
+        found.dedup_by_key(|f| f.0);
+        // identity closure: the holders of new identifiers and the identifiers of new persons
+        let mut closure: Vec<(Ix, u32, bool)> = found
+            .par_iter()
+            .flat_map_iter(|&(u, h, _)| {
+                snap.all_links(u)
+                    .filter(|&(_, l)| is_identity(snap.link(l).kind))
+                    .map(move |(w, _)| (w, h, false))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|&(w, _, _)| !seen.contains(&w) && admit(w))
+            .collect();
+        found.append(&mut closure);
+        found.sort_unstable();
+        found.dedup_by_key(|f| f.0);
+        for f in found.iter_mut() {
+            f.2 = exp.hub_reason(snap, f.0).is_some();
+        }
+        frontier.clear();
+        for &(u, h, is_hub) in &found {
+            seen.insert(u);
+            nodes.push((u, h));
+            hub.push(is_hub);
+            if !is_hub {
+                frontier.push((u, h));
             }
         }
     }
-    let mut out: Vec<u32> = dist.into_keys().collect();
-    out.sort_unstable();
-    out
+    (nodes, hub)
 }
 
+/// Scores every candidate of `sub`; `core` is the restart distribution of the second-stage walk.
+fn score(
+    snap: &Snapshot,
+    exp: &Expansion,
+    sub: &Sub,
+    core: Option<&[f64]>,
+    money: &MoneyEnds,
+    cfg: &RankConfig,
+) -> Vec<Lead> {
+    let n = sub.nodes.len();
+    let seed_local: Vec<u32> = exp
+        .seeds
+        .iter()
+        .filter_map(|s| sub.local.get(s).copied())
+        .collect();
+    let seed_side: FxHashSet<u32> = (0..n as u32)
+        .filter(|&i| sub.hop[i as usize] == 0)
+        .collect();
+
+    // --- walks ---------------------------------------------------------------------------------
+    let mut restart = vec![0.0; n];
+    for &s in &seed_local {
+        restart[s as usize] = 1.0 / seed_local.len().max(1) as f64;
+    }
+    let x = sub.walk(&restart, cfg);
+    let returnee_bit = Roles::bit("returnee").unwrap_or(0);
+    let is_returnee = |i: usize| {
+        snap.kind(sub.nodes[i]) == EntityKind::Person
+            && snap.roles(sub.nodes[i]).0 & returnee_bit != 0
+    };
+    let flagged: Vec<u32> = (0..n as u32)
+        .filter(|&i| seed_side.contains(&i) || (is_returnee(i as usize) && !sub.hub[i as usize]))
+        .collect();
+    let mut restart_c = vec![0.0; n];
+    for &f in &flagged {
+        restart_c[f as usize] = 1.0 / flagged.len() as f64;
+    }
+    let xc = sub.walk(&restart_c, cfg);
+    let xk = core.map(|r| sub.walk(r, cfg));
+    let in_core: Vec<bool> = match core {
+        Some(r) => r.iter().map(|&p| p > 0.0).collect(),
+        None => vec![false; n],
+    };
+
+    // --- money: victims' payments traced forward -------------------------------------------------
+    let traced: f64 = money.traced.max(1.0);
+
+    // --- signals of each entity on its own -------------------------------------------------------
+    let own: Vec<Signals> = (0..n)
+        .into_par_iter()
+        .map(|i| own_signals(snap, sub, &seed_side, i, x[i]))
+        .collect();
+
+    // --- leads ------------------------------------------------------------------------------
+    let cand: Vec<u32> = (0..n as u32)
+        .filter(|&i| {
+            let v = sub.nodes[i as usize];
+            !sub.hub[i as usize] && sub.hop[i as usize] > 0 && is_lead_kind(snap.kind(v))
+        })
+        .collect();
+    let merged: Vec<Signals> = cand
+        .par_iter()
+        .map(|&i| {
+            let mut s = own[i as usize].clone();
+            let unit = sub.unit(i);
+            for &j in &unit[1..] {
+                let o = &own[j as usize];
+                s.ppr += o.ppr;
+                s.evidence = s.evidence.max(o.evidence);
+                s.foreign_numbers.extend_from_slice(&o.foreign_numbers);
+                s.foreign_contacts = s.foreign_contacts.max(o.foreign_contacts);
+                s.shared_device = s.shared_device.max(o.shared_device);
+                s.shares_device_with_seed |= o.shares_device_with_seed;
+                if o.round_payments > s.round_payments {
+                    s.round_payments = o.round_payments;
+                    s.round_amount = o.round_amount;
+                }
+            }
+            s.foreign_numbers.sort_unstable();
+            s.foreign_numbers.dedup();
+            // persons directly linked to the unit (through calls, money, relations, handsets)
+            let mut people: Vec<u32> = Vec::new();
+            for &u in &unit {
+                for &(w, lk) in &sub.adj[u as usize] {
+                    if sub.hub[w as usize] || is_identity(snap.link(lk).kind) {
+                        continue;
+                    }
+                    if snap.kind(sub.nodes[w as usize]) == EntityKind::Person {
+                        people.push(w);
+                    } else {
+                        people.extend_from_slice(&sub.holders[w as usize]);
+                    }
+                }
+            }
+            people.sort_unstable();
+            people.dedup();
+            people.retain(|p| !unit.contains(p));
+            s.returnees = people.iter().filter(|&&p| is_returnee(p as usize)).count() as u32;
+            s.contacts = people.len() as u32;
+            s.core_contacts = people.iter().filter(|&&p| in_core[p as usize]).count() as u32;
+            s.community_lift = sub.lift(&xc, i);
+            if let Some(xk) = &xk {
+                s.core_lift = sub.lift(xk, i);
+            }
+            for &j in &unit {
+                if let Some(&(amount, hops)) = money.ends.get(&sub.nodes[j as usize]) {
+                    s.victim_money += amount;
+                    s.money_hops = if s.money_hops == 0 {
+                        hops
+                    } else {
+                        s.money_hops.min(hops)
+                    };
+                }
+            }
+            s.victim_share = s.victim_money / traced;
+            s
+        })
+        .collect();
+    let ppr_ref = 1.0 / n.max(1) as f64;
+    let ppr_max = merged
+        .iter()
+        .map(|s| s.ppr)
+        .fold(0.0, f64::max)
+        .max(ppr_ref);
+    // lift above 1 on a log scale: 63% at LIFT_SCALE times what the links alone would draw
+    let lift_score = |l: f64| 1.0 - (-(l.max(1.0).ln()) / LIFT_SCALE.ln()).exp();
+    let w = &cfg.weights;
+    let mut leads: Vec<Lead> = cand
+        .iter()
+        .zip(merged)
+        .map(|(&i, s)| {
+            let v = sub.nodes[i as usize];
+            let roles = snap.roles(v);
+            let sat = |x: f64, k: f64| 1.0 - (-x / k).exp();
+            let proximity = (s.ppr / ppr_ref).ln_1p() / (ppr_max / ppr_ref).ln_1p();
+            let community = lift_score(s.community_lift);
+            let evidence = sat(s.evidence, 40.0);
+            let foreign = if s.foreign_numbers.is_empty() {
+                0.5 * sat(f64::from(s.foreign_contacts), 3.0)
+            } else {
+                1.0
+            };
+            let shared_device = if s.shares_device_with_seed {
+                1.0
+            } else {
+                // one other number is a new phone or a relative's; a relay box holds many
+                sat(f64::from(s.shared_device.saturating_sub(1)), 5.0)
+            };
+            let per_head = if s.round_payments >= 2 {
+                sat(f64::from(s.round_payments), 4.0)
+            } else {
+                0.0
+            };
+            let money = sat(s.victim_share, MONEY_SCALE);
+            let mut known = roles;
+            known.0 &= !Roles::bit("victim").unwrap_or(0);
+            let known_role = if known.is_empty() { 0.0 } else { 1.0 };
+            let mut components = vec![
+                ("proximity", proximity),
+                ("community", community),
+                ("evidence", evidence),
+                ("foreign", foreign),
+                ("shared_device", shared_device),
+                ("per_head", per_head),
+                ("money", money),
+                ("known_role", known_role),
+            ];
+            // association measures overlap (a core member scores on all three), so they count
+            // once, by the strongest
+            let mut association = community;
+            if core.is_some() {
+                let c = lift_score(s.core_lift);
+                // many core contacts, and most of the lead's contacts in the core
+                let t = sat(f64::from(s.core_contacts), CORE_TIES_SCALE)
+                    * f64::from(s.core_contacts)
+                    / f64::from(s.contacts.max(1));
+                components.push(("core", c));
+                components.push(("core_ties", t));
+                association = association.max(c).max(t);
+            }
+            let pairs = [
+                (w.proximity, proximity),
+                (w.association, association),
+                (w.evidence, evidence),
+                (w.foreign, foreign),
+                (w.shared_device, shared_device),
+                (w.per_head, per_head),
+                (w.money, money),
+                (w.known_role, known_role),
+            ];
+            let mut score = 1.0 - pairs.iter().map(|&(w, c)| 1.0 - w * c).product::<f64>();
+            if roles.contains("victim") {
+                score *= VICTIM_FACTOR;
+            }
+            Lead {
+                ix: v,
+                score,
+                hops: sub.hop[i as usize],
+                components,
+                signals: s,
+                reasons: Vec::new(),
+                paths: Vec::new(),
+            }
+        })
+        .collect();
+    leads.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ix.cmp(&b.ix)));
+    leads
+}
+
+/// Where the reported victims' money ends: per account, the amount (fen) that stays there and
+/// the fewest transfer hops it took; `traced` is all the money followed.
+struct MoneyEnds {
+    ends: FxHashMap<Ix, (f64, u32)>,
+    traced: f64,
+}
+
+/// Follows the reported victims' payments (out of their accounts, into accounts that are neither
+/// hubs nor other victims') forward over the snapshot's
+/// transfer links, in time order (a link is followed only if its last transfer is not earlier than
+/// the money's arrival), splitting in proportion to the links' totals. An account passes on at most
+/// what it sends out relative to what it received; the rest stays. Hubs (clearing accounts) take money
+/// out of the trace. Deterministic: entities are processed in index order.
+fn victim_money(snap: &Snapshot, exp: &Expansion) -> MoneyEnds {
+    let victim_bit = Roles::bit("victim").unwrap_or(0);
+    let threshold = exp.stats.hub_threshold;
+    // Platforms' clearing accounts end the trace; a person's account that many pay into is where
+    // layered money consolidates, so degree alone makes no hub here unless it is extreme.
+    let money_hub = |a: Ix| match exp.hub_reason(snap, a) {
+        Some(HubReason::Degree) => snap.degree(a) >= MONEY_HUB_FACTOR * threshold,
+        Some(_) => true,
+        None => false,
+    };
+    // the reported victims' accounts, anywhere in the snapshot
+    let mut victim_accounts: Vec<Ix> = (0..snap.node_count() as Ix)
+        .into_par_iter()
+        .filter(|&p| snap.kind(p) == EntityKind::Person && snap.roles(p).0 & victim_bit != 0)
+        .flat_map_iter(|p| {
+            snap.all_links(p)
+                .filter(|&(a, l)| {
+                    is_identity(snap.link(l).kind)
+                        && matches!(snap.kind(a), EntityKind::Account | EntityKind::Wallet)
+                        && snap.degree(a) < threshold
+                })
+                .map(|(a, _)| a)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    victim_accounts.sort_unstable();
+    victim_accounts.dedup();
+    let mut frontier: FxHashMap<Ix, (f64, i64)> = FxHashMap::default();
+    let mut traced = 0.0;
+    for &b in &victim_accounts {
+        for (a, l) in snap.out_links(b) {
+            let link = snap.link(l);
+            if link.kind == LinkKind::TRANSFER
+                && link.total > 0
+                && exp.filter.passes(link)
+                && victim_accounts.binary_search(&a).is_err()
+                && !money_hub(a)
+            {
+                let e = frontier.entry(a).or_insert((0.0, i64::MAX));
+                e.0 += link.total as f64;
+                e.1 = e.1.min(link.first);
+                traced += link.total as f64;
+            }
+        }
+    }
+    let mut stays: FxHashMap<Ix, (f64, u32)> = FxHashMap::default();
+    let keep = |a: Ix, amount: f64, hop: u32, stays: &mut FxHashMap<Ix, (f64, u32)>| {
+        let e = stays.entry(a).or_insert((0.0, hop));
+        e.0 += amount;
+        e.1 = e.1.min(hop);
+    };
+    for hop in 1..=MONEY_HOPS {
+        let mut at: Vec<(Ix, (f64, i64))> = frontier.drain().collect();
+        at.sort_unstable_by_key(|e| e.0);
+        let last = hop == MONEY_HOPS;
+        for (a, (amount, since)) in at {
+            if money_hub(a) {
+                continue; // into a platform: out of the trace
+            }
+            let inflow: f64 = snap
+                .in_links(a)
+                .map(|(_, l)| snap.link(l))
+                .filter(|l| l.kind == LinkKind::TRANSFER)
+                .map(|l| l.total.max(0) as f64)
+                .sum();
+            let outs: Vec<(Ix, f64, i64)> = snap
+                .out_links(a)
+                .map(|(b, l)| (b, snap.link(l)))
+                .filter(|(_, l)| {
+                    l.kind == LinkKind::TRANSFER
+                        && l.total > 0
+                        && l.last >= since
+                        && exp.filter.passes(l)
+                })
+                .map(|(b, l)| (b, l.total as f64, l.first.max(since)))
+                .collect();
+            let out_total: f64 = outs.iter().map(|o| o.1).sum();
+            let passed = if last || out_total <= 0.0 {
+                0.0
+            } else {
+                amount * (out_total / inflow.max(out_total)).min(1.0)
+            };
+            if amount - passed > 0.0 {
+                keep(a, amount - passed, hop, &mut stays);
+            }
+            if passed > 0.0 {
+                for (b, t, first) in outs {
+                    let e = frontier.entry(b).or_insert((0.0, i64::MAX));
+                    e.0 += passed * t / out_total;
+                    e.1 = e.1.min(first);
+                }
+            }
+        }
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    MoneyEnds {
+        ends: stays,
+        traced,
+    }
+}
+
+/// Round sums at or above this, in multiples of [`ROUND_FEN`], count as per-head payments.
 const ROUND_FEN: i64 = 50_000; // 500 yuan
 const MIN_PER_HEAD_FEN: i64 = 100_000; // 1,000 yuan
 
@@ -641,9 +961,7 @@ fn own_signals(
         }
         EntityKind::Account | EntityKind::Wallet => {
             let mut by_amount: FxHashMap<i64, u32> = FxHashMap::default();
-            let mut layered_from = 0;
-            let mut upstream = 0;
-            for (b, l) in snap.in_links(v) {
+            for (_, l) in snap.in_links(v) {
                 let link = snap.link(l);
                 if link.kind != LinkKind::TRANSFER {
                     continue;
@@ -656,32 +974,6 @@ fn own_signals(
                         *by_amount.entry(mean).or_default() += link.count;
                     }
                 }
-                if snap.degree(b) > 10_000 {
-                    continue;
-                }
-                // a layering account: fed by several, and passes on what it gets (in ≈ out)
-                let (mut feeders, mut inflow, mut outflow) = (0u32, 0i64, 0i64);
-                for (_, l2) in snap.in_links(b) {
-                    let x = snap.link(l2);
-                    if x.kind == LinkKind::TRANSFER {
-                        feeders += 1;
-                        inflow = inflow.saturating_add(x.total);
-                    }
-                }
-                if feeders < 3 {
-                    continue;
-                }
-                for (_, l2) in snap.out_links(b) {
-                    let x = snap.link(l2);
-                    if x.kind == LinkKind::TRANSFER {
-                        outflow = outflow.saturating_add(x.total);
-                    }
-                }
-                let passes_on = outflow.min(inflow) as f64 >= 0.8 * outflow.max(inflow) as f64;
-                if passes_on {
-                    layered_from += 1;
-                    upstream += feeders;
-                }
             }
             if let Some((&amount, &count)) =
                 by_amount.iter().max_by_key(|(a, c)| (**c, Reverse(**a)))
@@ -689,26 +981,6 @@ fn own_signals(
                 s.round_payments = count;
                 s.round_amount = amount;
             }
-            s.layered_from = layered_from;
-            s.layered_upstream = upstream;
-            let (mut inflow, mut outflow) = (0i64, 0i64);
-            for (_, l) in snap.in_links(v) {
-                let x = snap.link(l);
-                if x.kind == LinkKind::TRANSFER {
-                    inflow = inflow.saturating_add(x.total);
-                }
-            }
-            for (_, l) in snap.out_links(v) {
-                let x = snap.link(l);
-                if x.kind == LinkKind::TRANSFER {
-                    outflow = outflow.saturating_add(x.total);
-                }
-            }
-            s.retained = if inflow > 0 {
-                (1.0 - outflow as f64 / inflow as f64).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
         }
         _ => {}
     }
@@ -845,7 +1117,6 @@ fn reasons(
     snap: &Snapshot,
     sub: &Sub,
     seed_side: &FxHashSet<u32>,
-    held: &[u32],
     i: u32,
     lead: &Lead,
 ) -> Vec<String> {
@@ -858,8 +1129,7 @@ fn reasons(
         out.push(format!("flagged {}", role_names.join(", ")));
     }
     // direct links between the lead's side and the seeds' side
-    let mut mine: Vec<u32> = vec![i];
-    mine.extend_from_slice(held);
+    let mine = sub.unit(i);
     let mut direct: Vec<String> = Vec::new();
     for &a in &mine {
         for &(b, l) in &sub.adj[a as usize] {
@@ -913,11 +1183,48 @@ fn reasons(
     direct.sort();
     direct.dedup();
     out.extend(direct.into_iter().take(3));
+    let c = |name: &str| {
+        lead.components
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0.0, |c| c.1)
+    };
+    if c("proximity") >= 0.5 {
+        out.push(format!(
+            "close to the seed: {} hop{}, walk score {:.0}% of the closest lead's",
+            lead.hops,
+            if lead.hops == 1 { "" } else { "s" },
+            100.0 * c("proximity")
+        ));
+    }
+    if s.community_lift > 1.0 {
+        out.push(format!(
+            "in the seed's and the flagged returnees' circle: a walk from them visits it {:.1}× as often as its links alone would draw",
+            s.community_lift
+        ));
+    }
     if s.returnees > 0 {
         out.push(format!(
-            "{} flagged returnee{} within 2 hops",
+            "deals directly with {} flagged returnee{}",
             s.returnees,
             if s.returnees == 1 { "" } else { "s" }
+        ));
+    }
+    if s.core_lift > 1.0 {
+        out.push(format!(
+            "deals with {} first-round suspect{}; a walk from them visits it {:.1}× as often as its links alone would draw",
+            s.core_contacts,
+            if s.core_contacts == 1 { "" } else { "s" },
+            s.core_lift
+        ));
+    }
+    if s.victim_money >= 100.0 {
+        out.push(format!(
+            "{} of reported victims' money ({:.1}% of what was traced) ends in its accounts, {} transfer hop{} after the victims paid",
+            yuan(s.victim_money.round() as i64),
+            100.0 * s.victim_share,
+            s.money_hops,
+            if s.money_hops == 1 { "" } else { "s" }
         ));
     }
     for &f in s.foreign_numbers.iter().take(2) {
@@ -949,15 +1256,6 @@ fn reasons(
             "received {} round-sum payments of {}",
             s.round_payments,
             yuan(s.round_amount)
-        ));
-    }
-    if s.layered_from > 0 {
-        out.push(format!(
-            "receives money from {} account{} that received from {} others, and keeps {:.0}% of it",
-            s.layered_from,
-            if s.layered_from == 1 { "" } else { "s" },
-            s.layered_upstream,
-            100.0 * s.retained
         ));
     }
     if roles.contains("victim") {

@@ -318,6 +318,8 @@ pub fn run_expand(a: &ExpandArgs) -> Result<()> {
         "truncated": exp.stats.truncated,
         "hop_limit_reached": exp.stats.hop_limit_reached,
         "candidates": ranking.candidates,
+        "core_persons": ranking.core,
+        "widened": ranking.widened,
         "expand_seconds": exp.stats.seconds,
         "rank_seconds": ranking.seconds,
         "query_seconds": query_s,

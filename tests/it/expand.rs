@@ -2,9 +2,10 @@
 //! rank, and trace money from a first-level mule account.
 //!
 //! The acceptance targets of the issue are precision ≥ 0.90 among the top K person leads, the boss and
-//! every financier in the top 50, recruiters' median rank < 200. The bounds asserted below are the
-//! levels the ranking reaches today (see the closing note of the issue for the figures); they guard
-//! against regressions while the gap is closed.
+//! every financier in the top 50, recruiters' median rank < 200. The boss and financier bounds below
+//! are the targets; precision and the recruiters' median are asserted at the levels the ranking
+//! reaches today (seed 1: 0.805 and 560, seed 2: 0.778 and 596), guarding against regressions while
+//! that gap is closed.
 
 use crate::support::generated_store;
 use fraudnet::algo::expand::{expand, ExpandConfig};
@@ -92,13 +93,13 @@ fn case(dir: &Path, seed: u64) {
         exp.stats.seconds,
         ranking.seconds
     );
-    assert!(precision >= 0.62, "precision@K {precision}");
-    assert!(boss.iter().all(|&r| r <= 300), "boss {boss:?}");
+    assert!(precision >= 0.75, "precision@K {precision}");
+    assert!(boss.iter().all(|&r| r <= 50), "boss {boss:?}");
     assert!(
-        financiers.iter().all(|&r| r <= 200),
+        financiers.iter().all(|&r| r <= 50),
         "financiers {financiers:?}"
     );
-    assert!(median <= 800, "recruiters' median {median}");
+    assert!(median <= 650, "recruiters' median {median}");
 
     // money from a first-level mule account: conserved, and part of it reaches the financiers
     let financier_accounts: Vec<Ix> = refs(&truth["financier_accounts"])

@@ -331,7 +331,10 @@ fn members_outrank_the_village_and_hubs_are_out() {
     // scores are sorted and components are named
     assert!(r.leads.windows(2).all(|w| w[0].score >= w[1].score));
     let m3 = &r.leads[position(&r, person(&snap, "M3"))];
-    assert!(m3.components.iter().any(|(n, _)| *n == "returnees"));
+    for name in ["proximity", "community", "core", "core_ties", "money"] {
+        assert!(m3.components.iter().any(|(n, _)| *n == name), "{name}");
+    }
+    assert!(m3.components.iter().all(|&(_, c)| (0.0..=1.0).contains(&c)));
     assert!(
         m3.reasons.iter().any(|s| s.contains("Myanmar number")),
         "{:?}",
@@ -387,11 +390,21 @@ fn money_and_payment_signals() {
     let r = rank(&snap, &e, &RankConfig::standard(0));
     let fa = ix(&snap, EntityKind::Account, "6222000000000000009");
     let lead = &r.leads[position(&r, fa)];
-    assert!(lead.signals.layered_from >= 1, "{:?}", lead.signals);
+    // the victims' money ends in FA after A1 and A2, none of it in the mule accounts
+    assert_eq!(lead.signals.money_hops, 3, "{:?}", lead.signals);
+    assert!(lead.signals.victim_share > 0.5, "{:?}", lead.signals);
     assert!(lead
         .reasons
         .iter()
-        .any(|s| s.contains("receives money from")));
+        .any(|s| s.contains("of reported victims' money")));
+    let f = &r.leads[position(&r, person(&snap, "F"))];
+    assert!(f.signals.victim_money >= lead.signals.victim_money);
+    let a1 = &r.leads[position(&r, ix(&snap, EntityKind::Account, "6222000000000000100"))];
+    assert!(
+        a1.signals.victim_share < lead.signals.victim_share,
+        "{:?}",
+        a1.signals
+    );
     let c_acct = ix(&snap, EntityKind::Account, "6222000000000000001");
     let c = &r.leads[position(&r, c_acct)];
     assert_eq!(
