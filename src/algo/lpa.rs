@@ -2,8 +2,9 @@
 //!
 //! Nodes adopt the label with the largest total edge weight among their neighbours. Nodes are visited
 //! in a seeded order in fixed-size batches: every node of a batch chooses in parallel against the
-//! labels at the start of the batch, then the batch is applied (on large graphs the order is runs of
-//! consecutive ids in random order, so rows are read sequentially). Ties keep the current label if it is
+//! labels at the start of the batch, then the batch is applied. The order is a full random permutation:
+//! runs of consecutive ids (Leiden's cache-friendly order) let one label sweep along ids that are
+//! correlated with structure, and on the 100k-person projection cut modularity from 0.48 to 0.27. Ties keep the current label if it is
 //! among the best, otherwise go to the label with the highest seeded hash, so no label floods the graph
 //! by being the smallest. Only nodes with a changed neighbour are revisited.
 
@@ -13,7 +14,7 @@ use rayon::prelude::*;
 
 use super::graph::Graph;
 use super::leiden::Partition;
-use super::scratch::{mix, relabel_dense, rng, visit_order, Acc, Pool};
+use super::scratch::{mix, permutation, relabel_dense, rng, Acc, Pool};
 
 const BATCH: usize = 16_384;
 const TASK: usize = 512;
@@ -38,7 +39,7 @@ pub struct LabelPropagationConfig {
 pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
     let n = g.node_count();
     let salt = mix(cfg.seed ^ 0x6c70_615f_7365_6564);
-    let order = visit_order(n, &mut rng(cfg.seed));
+    let order = permutation(n, &mut rng(cfg.seed));
     let mut label: Vec<u32> = (0..n as u32).collect();
     let active: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(true)).collect();
     let mut moved: Vec<u32> = Vec::new();
