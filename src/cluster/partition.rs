@@ -41,7 +41,7 @@ const BUF: usize = 1 << 16;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PartitionError {
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     Io {
         file: PathBuf,
         source: std::io::Error,
