@@ -32,21 +32,7 @@ fn check(dir: &Dir, db: &str) -> serde_json::Value {
 #[test]
 fn killed_imports_recover_to_the_uninterrupted_state() {
     let dir = Dir::new();
-    dir.ok(&[
-        "generate",
-        "--out",
-        "case",
-        "--persons",
-        "4000",
-        "--seed",
-        "5",
-    ]);
-    let mut files: Vec<String> = std::fs::read_dir(dir.join("case"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .filter(|p| p.ends_with(".csv") || p.ends_with(".jsonl"))
-        .collect();
-    files.sort();
+    let files = dir.generate(4000, 5);
 
     let t0 = Instant::now();
     dir.ok(&import_args("reference", &files));

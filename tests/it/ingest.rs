@@ -141,22 +141,7 @@ fn show_and_search_find_an_entity_by_any_writing() {
 #[test]
 fn a_generated_case_imported_twice_or_file_by_file_leaves_identical_stats() {
     let dir = Dir::new();
-    dir.ok(&[
-        "generate",
-        "--out",
-        "case",
-        "--persons",
-        "2000",
-        "--seed",
-        "7",
-    ]);
-    let mut files: Vec<String> = std::fs::read_dir(dir.join("case"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "jsonl"))
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
+    let files = dir.generate(2000, 7);
     let stats_of = |db: &str| {
         let mut s = dir.json(&["stats", "--db", db, "--json"]);
         // the store grows by its own bookkeeping; the counts must not

@@ -152,18 +152,18 @@ fn login(addr: &str, user: &str) -> String {
     h["set-cookie"].split(';').next().unwrap().to_string()
 }
 
-fn case_files(dir: &Dir, names: &[&str]) -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(dir.join("case"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
+/// The files among `all` whose names start with one of `names`.
+fn case_files(all: &[String], names: &[&str]) -> Vec<String> {
+    all.iter()
         .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            (n.ends_with(".csv") || n.ends_with(".jsonl")) && names.iter().any(|w| n.starts_with(w))
+            let n = std::path::Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy();
+            names.iter().any(|w| n.starts_with(w))
         })
-        .map(|p| p.display().to_string())
-        .collect();
-    files.sort();
-    files
+        .cloned()
+        .collect()
 }
 
 #[derive(Default)]
@@ -179,22 +179,14 @@ struct Tally {
 #[test]
 fn import_while_serving_swaps_the_snapshot_atomically_and_backups_restore() {
     let dir = Dir::new();
-    dir.ok(&[
-        "generate",
-        "--out",
-        "case",
-        "--persons",
-        "5000",
-        "--seed",
-        "7",
-    ]);
+    let all = dir.generate(5000, 7);
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("case/truth.json")).unwrap())
             .unwrap();
     let seed = truth["seed"].as_str().unwrap().to_string();
     // Registries first, without the server; calls and transfers later, through it.
     let mut first = vec!["import", "--db", "db"];
-    let registries = case_files(&dir, &["persons", "links", "wallets"]);
+    let registries = case_files(&all, &["persons", "links", "wallets"]);
     first.extend(registries.iter().map(String::as_str));
     dir.ok(&first);
     dir.ok(&[
@@ -296,7 +288,7 @@ fn import_while_serving_swaps_the_snapshot_atomically_and_backups_restore() {
         })
     };
     let mut args = vec!["import", "--db", "db", "--batch", "5000", "--json"];
-    let rest = case_files(&dir, &["calls", "carrier", "transfers", "bank"]);
+    let rest = case_files(&all, &["calls", "carrier", "transfers", "bank"]);
     args.extend(rest.iter().map(String::as_str));
     let summary = dir.json(&args);
     importing.store(false, Ordering::Relaxed);

@@ -73,6 +73,37 @@ pub fn fixtures_in(dir: &str) -> Vec<String> {
     files
 }
 
+/// The importable files (`.csv`, `.jsonl`) of a generated case folder, sorted.
+pub fn case_files(case: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(case)
+        .expect("case folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "jsonl"))
+        .collect();
+    files.sort();
+    files
+}
+
+impl Dir {
+    /// Runs `fraudnet generate` into `case/` and returns the importable files as arguments.
+    pub fn generate(&self, persons: u32, seed: u64) -> Vec<String> {
+        let (persons, seed) = (persons.to_string(), seed.to_string());
+        self.ok(&[
+            "generate",
+            "--out",
+            "case",
+            "--persons",
+            &persons,
+            "--seed",
+            &seed,
+        ]);
+        case_files(&self.join("case"))
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    }
+}
+
 /// Generates the demo case (`persons` in the background population) into `dir/case` and imports it
 /// into the store `dir/db` through the library; returns both paths.
 pub fn generated_store(dir: &Path, persons: usize, seed: u64) -> (PathBuf, PathBuf) {
@@ -82,13 +113,7 @@ pub fn generated_store(dir: &Path, persons: usize, seed: u64) -> (PathBuf, PathB
     let out = dir.join("case");
     let db = dir.join("db");
     generate(&GenerateConfig { persons, seed }, &out).expect("the case is generated");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "jsonl"))
-        .collect();
-    files.sort();
+    let files = case_files(&out);
     let store = Store::open(&db).unwrap();
     import_files(
         &store,
