@@ -22,7 +22,7 @@ pub struct ImportArgs {
     /// Where the summary and the rejected rows are written (default: DB/imports).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
-    /// Rows per atomic write.
+    /// Records per atomic run of the import (memory grows with it, about 200 bytes a record).
     #[arg(long, default_value_t = INGEST_BATCH)]
     pub batch: usize,
     /// Print the summary as JSON.

@@ -12,12 +12,15 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
 
-/// Rows parsed and written per atomic batch.
-pub const INGEST_BATCH: usize = 50_000;
+/// Records per atomic run (the import's memory grows with it: about 200 bytes a record).
+pub const INGEST_BATCH: usize = 1_000_000;
+
+/// Rows the parser hands the writer at a time.
+const PARSE_CHUNK: usize = 50_000;
 
 #[derive(Clone, Debug)]
 pub struct ImportConfig {
-    /// Rows per chunk (each chunk is one atomic write).
+    /// Records per atomic run (see [`INGEST_BATCH`]).
     pub chunk_rows: usize,
 }
 
@@ -125,9 +128,9 @@ pub fn import_parsers(
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ImportReport, ImportError> {
     let t0 = Instant::now();
-    let mut writer = Writer::new(store)?;
+    let mut writer = Writer::new(store, cfg.chunk_rows)?;
     let mut report = ImportReport::default();
-    let chunk_rows = cfg.chunk_rows.max(1);
+    let chunk_rows = cfg.chunk_rows.clamp(1, PARSE_CHUNK);
     let written = write_files(
         &mut writer,
         parsers,

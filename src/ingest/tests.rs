@@ -106,9 +106,7 @@ fn same_facts_twice_add_nothing() {
             ),
         ),
     ];
-    let mut w = Writer::new(&store).unwrap();
-    w.write_chunk(&rows).unwrap();
-    let c = w.counts().clone();
+    let c = Writer::write_all(&store, &rows).unwrap();
     // person, phone, foreign phone, device, two accounts
     assert_eq!(c.entities_new, 6);
     // owns, call, device_of, two transfers of different amounts
@@ -117,9 +115,11 @@ fn same_facts_twice_add_nothing() {
     assert_eq!(c.links_new, 4);
     let stats = store.stats().unwrap();
 
-    let mut again = Writer::new(&store).unwrap();
+    // Two runs of one chunk each.
+    let mut again = Writer::new(&store, 1).unwrap();
     again.write_chunk(&rows[..3]).unwrap();
     again.write_chunk(&rows[3..]).unwrap();
+    again.finish().unwrap();
     assert_eq!(again.counts().entities_new, 0);
     assert_eq!(again.counts().evidence_new, 0);
     assert_eq!(store.stats().unwrap(), stats);
@@ -178,11 +178,12 @@ fn custom_link_kinds_are_interned_once() {
             note: Some("debrief 3".into()),
         })
     };
-    let mut w = Writer::new(&store).unwrap();
+    let mut w = Writer::new(&store, 1).unwrap();
     w.write_chunk(&[(origin(2), link("11010519491231002X"))])
         .unwrap();
     w.write_chunk(&[(origin(3), link("34052419800101001X"))])
         .unwrap();
+    w.finish().unwrap();
     let k = store.custom_link_kind("met_in_hotel").unwrap().unwrap();
     assert!(k.is_custom());
     assert_eq!(store.stats().unwrap().links.get(&k), Some(&2));

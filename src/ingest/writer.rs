@@ -1,14 +1,15 @@
 //! Records into the store: entity resolution (every identifier to one entity), evidence keyed by its
 //! natural identity (so a record seen twice, in two files or two imports, is stored once), link
-//! aggregates in both directions and the running counts, all staged into one atomic batch per chunk.
+//! aggregates in both directions and the running counts. Chunks of records accumulate into a run;
+//! each run is sorted in memory and applied to the store as one atomic unit (`Store::commit_run`).
 
 use super::record::{Origin, Record};
 use super::IngestError;
 use crate::model::ident::Normalized;
 use crate::model::{EntityId, EntityKind, Flags, LinkKind, Timestamp};
 use crate::store::{
-    Batch, Counters, EntityRecord, Evidence, EvidenceKey, LinkAgg, LinkKey, SourceId, SourceRecord,
-    Stats, Store,
+    Batch, Counters, EntityRecord, Evidence, EvidenceKey, EvidenceRun, LinkAgg, LinkKey, SourceId,
+    SourceRecord, Stats, Store,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -18,11 +19,13 @@ use std::time::Instant;
 /// (the store still has them), so memory stays bounded however large the import.
 const IDENT_CACHE_MAX: usize = 4_000_000;
 
-/// Link aggregates kept in memory across chunks (about 70 bytes each). While the cache holds every
-/// link of the store (the import began on a store without links and the cache never overflowed), a
-/// link it lacks is new and needs no lookup; past the bound it stops growing and the store answers
-/// what it lacks.
+/// Link aggregates kept in memory across runs (about 70 bytes each); past the bound the cache stops
+/// growing and the store (or the filter of what this import wrote) answers what it lacks.
 const LINK_CACHE_MAX: usize = 4_000_000;
+
+/// Bits of the filter of links and evidence this import wrote (64 MiB: about 1 % false positives
+/// at 50 million keys, each one only costing a store lookup).
+const WRITTEN_FILTER_BITS: usize = 1 << 29;
 
 /// What one import changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,17 +61,36 @@ pub struct Writer<'s> {
     counters: Counters,
     stats: Stats,
     idents: IdentMap,
-    /// Every link this writer wrote, with its aggregate as stored (write-through, bounded).
+    /// `idents` holds every identifier of the store (it had none when the import began and the
+    /// cache was never started afresh): an identifier it lacks is new, no lookup needed.
+    idents_complete: bool,
+    /// Links of committed runs, with their aggregates as stored (write-through, bounded).
     links: FxHashMap<LinkKey, LinkAgg>,
-    /// `links` holds every link of the store.
-    links_complete: bool,
+    /// The store had no links when the import began: every link and evidence record in it was
+    /// written by this writer, and `written` (a Bloom filter of their keys) says which are not.
+    written: Option<Bloom>,
+    /// Records per run: each run is one atomic unit in the store.
+    run_rows: usize,
+    run: RunState,
     times: WriteTimes,
     sources: FxHashMap<(Arc<str>, Option<String>), SourceId>,
     kinds: FxHashMap<String, LinkKind>,
     counts: WriteCounts,
 }
 
-/// A chunk's view of one entity it touches: the record as it will be written, and whether it changed.
+/// What the current run has gathered, applied by `commit_run`.
+#[derive(Default)]
+struct RunState {
+    records: usize,
+    evidence: EvidenceRun,
+    /// Entities the run creates or enriches, as they will be written.
+    touched: FxHashMap<EntityId, Touched>,
+    new_idents: Vec<(EntityKind, String, EntityId)>,
+    /// Sources and custom link kinds.
+    meta: Batch,
+}
+
+/// A run's view of one entity it touches: the record as it will be written, and whether it changed.
 struct Touched {
     rec: EntityRecord,
     is_new: bool,
@@ -76,12 +98,28 @@ struct Touched {
 }
 
 impl<'s> Writer<'s> {
-    pub fn new(store: &'s Store) -> Result<Writer<'s>, IngestError> {
+    /// Writes `records` as one run and returns what changed.
+    pub fn write_all(
+        store: &Store,
+        records: &[(Origin, Record)],
+    ) -> Result<WriteCounts, IngestError> {
+        let mut w = Writer::new(store, records.len())?;
+        w.write_chunk(records)?;
+        w.finish()?;
+        Ok(w.counts)
+    }
+
+    /// A writer whose runs hold `run_rows` records each.
+    pub fn new(store: &'s Store, run_rows: usize) -> Result<Writer<'s>, IngestError> {
         let stats = store.stats()?;
         Ok(Writer {
             store,
             counters: store.counters()?,
-            links_complete: stats.link_total() == 0,
+            idents_complete: stats.entity_total() == 0,
+            written: (stats.link_total() == 0 && stats.evidence_total() == 0)
+                .then(|| Bloom::new(WRITTEN_FILTER_BITS)),
+            run_rows: run_rows.max(1),
+            run: RunState::default(),
             stats,
             idents: IdentMap::default(),
             links: FxHashMap::default(),
@@ -101,12 +139,11 @@ impl<'s> Writer<'s> {
         &self.times
     }
 
-    /// Writes one chunk atomically.
+    /// Adds one chunk to the current run, and applies the run when it is full.
     pub fn write_chunk(&mut self, records: &[(Origin, Record)]) -> Result<(), IngestError> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut batch = Batch::default();
         let mut chunk = Chunk::default();
         let mut clock = Instant::now();
         let mut lap = |slot: &mut f64| {
@@ -150,9 +187,9 @@ impl<'s> Writer<'s> {
         lap(&mut self.times.resolve);
 
         // 2. Entity attributes, and evidence for every record.
-        let mut evidence: Vec<Evidence> = Vec::with_capacity(records.len() * 2);
+        let mut evidence = std::mem::take(&mut self.run.evidence);
         for (origin, r) in records {
-            let source = self.source(origin, &mut batch)?;
+            let source = self.source(origin)?;
             let ev = |link: LinkKey,
                       time: Option<Timestamp>,
                       value: i64,
@@ -187,7 +224,7 @@ impl<'s> Writer<'s> {
                         c.cell.as_ref().map(|x| format!("cell {x}")),
                     );
                     e.key.disc = 0;
-                    evidence.push(e);
+                    evidence.push(&e);
                     if let Some(imei) = &c.imei {
                         let phone = if c.device_side_caller { a } else { b };
                         let link = LinkKey {
@@ -198,7 +235,7 @@ impl<'s> Writer<'s> {
                         // One record a SIM-handset-day: the SIM was seen in the handset that day.
                         let day = c.time
                             - (c.time + crate::model::time::BEIJING_OFFSET).rem_euclid(86_400);
-                        evidence.push(ev(
+                        evidence.push(&ev(
                             link,
                             Some(day),
                             0,
@@ -223,16 +260,16 @@ impl<'s> Writer<'s> {
                     .flatten()
                     .collect();
                     let detail = (!detail.is_empty()).then(|| detail.join(" · "));
-                    evidence.push(ev(link, Some(t.time), t.amount, t.tx_id.as_deref(), detail));
+                    evidence.push(&ev(link, Some(t.time), t.amount, t.tx_id.as_deref(), detail));
                     for (acct, name) in [(&t.from, &t.from_name), (&t.to, &t.to_name)] {
                         if let Some(name) = name {
-                            chunk.update(acct, |rec| set_if_none(&mut rec.label, name));
+                            self.run.update(&chunk, acct, |rec| set_if_none(&mut rec.label, name));
                         }
                     }
                 }
                 Record::Person(p) => {
                     let id = chunk.id(&p.key);
-                    chunk.update(&p.key, |rec| {
+                    self.run.update(&chunk, &p.key, |rec| {
                         let mut changed = false;
                         if let Some(n) = &p.name {
                             changed |= set_if_none(&mut rec.label, n);
@@ -258,11 +295,11 @@ impl<'s> Writer<'s> {
                             kind: LinkKind::OWNS,
                             dst: chunk.id(item),
                         };
-                        evidence.push(ev(link, None, 0, None, None));
+                        evidence.push(&ev(link, None, 0, None, None));
                     }
                 }
                 Record::Entity(e) => {
-                    chunk.update(&e.id, |rec| {
+                    self.run.update(&chunk, &e.id, |rec| {
                         let mut changed = false;
                         if let Some(l) = &e.label {
                             changed |= set_if_none(&mut rec.label, l);
@@ -274,13 +311,13 @@ impl<'s> Writer<'s> {
                     });
                 }
                 Record::Link(l) => {
-                    let kind = self.link_kind(&l.kind, &mut batch);
+                    let kind = self.link_kind(&l.kind);
                     let link = LinkKey {
                         src: chunk.id(&l.from),
                         kind,
                         dst: chunk.id(&l.to),
                     };
-                    evidence.push(ev(
+                    evidence.push(&ev(
                         link,
                         l.time,
                         l.amount.unwrap_or(0),
@@ -293,7 +330,7 @@ impl<'s> Writer<'s> {
         // Flags from the identifier rules (service number, bad checksum…) accumulate on the entity.
         for n in &wanted {
             if n.flags != Flags::default() {
-                chunk.update(n, |rec| {
+                self.run.update(&chunk, n, |rec| {
                     let f = rec.flags.union(n.flags);
                     let changed = f != rec.flags;
                     rec.flags = f;
@@ -302,22 +339,48 @@ impl<'s> Writer<'s> {
             }
         }
 
+        self.run.evidence = evidence;
+        self.run.records += records.len();
+        self.counts.records += records.len() as u64;
+        // The run's identifiers are in the cache from here on (they reach the store with the run).
+        self.idents.absorb(&mut chunk.resolved);
+        lap(&mut self.times.stage);
+        if self.run.records >= self.run_rows {
+            self.commit_run()?;
+        }
+        Ok(())
+    }
+
+    /// Applies the current run: evidence sorted and deduplicated (the first of duplicates kept,
+    /// what the store already has dropped), link aggregates merged with the stored ones, entities
+    /// and identifiers, counters and stats, all in one atomic commit.
+    fn commit_run(&mut self) -> Result<(), IngestError> {
+        let mut run = std::mem::take(&mut self.run);
+        if run.records == 0 {
+            return Ok(());
+        }
+        let mut clock = Instant::now();
+        let mut lap = |slot: &mut f64| {
+            let now = Instant::now();
+            *slot += (now - clock).as_secs_f64();
+            clock = now;
+        };
+        let candidates = run.evidence.len() as u64;
+        run.evidence.sort_dedup();
         lap(&mut self.times.stage);
 
-        // 3. Evidence: keep the first of duplicates, drop what the store already has.
-        let candidates = evidence.len() as u64;
-        let mut seen = FxHashSet::default();
-        evidence.retain(|e| seen.insert(e.key));
-        // Evidence of a link the store does not have yet cannot be in the store: only the evidence
-        // of known links is looked up.
-        let mut link_keys: Vec<LinkKey> = evidence.iter().map(|e| e.key.link).collect();
-        link_keys.sort_unstable();
+        // Links the store has already: from the cache, else (unless the filter of what this import
+        // wrote rules it out) from the store.
+        let mut link_keys: Vec<LinkKey> = run.evidence.records().map(|(k, _)| k.link).collect();
         link_keys.dedup();
         let existing = self.existing_links(&link_keys)?;
-        let probe: Vec<EvidenceKey> = evidence
-            .iter()
-            .map(|e| e.key)
+        // Evidence of a link the store does not have yet cannot be in the store.
+        let probe: Vec<EvidenceKey> = run
+            .evidence
+            .records()
+            .map(|(k, _)| *k)
             .filter(|k| existing.contains_key(&k.link))
+            .filter(|k| self.written.as_ref().is_none_or(|w| w.maybe(&ev_hash(k))))
             .collect();
         let known: FxHashSet<EvidenceKey> = probe
             .iter()
@@ -325,50 +388,46 @@ impl<'s> Writer<'s> {
             .filter(|(_, there)| *there)
             .map(|(k, _)| *k)
             .collect();
-        let mut deltas: FxHashMap<LinkKey, LinkAgg> = FxHashMap::default();
+        if !known.is_empty() {
+            run.evidence.retain(|k| !known.contains(k));
+        }
+        lap(&mut self.times.lookup);
+
+        // Link aggregates (evidence is in link order), merged with what the store has.
+        let mut links: Vec<(LinkKey, LinkAgg)> = Vec::with_capacity(link_keys.len());
         let mut kept = 0u64;
-        for e in &evidence {
-            if known.contains(&e.key) {
-                continue;
-            }
+        for (k, value) in run.evidence.records() {
             kept += 1;
-            deltas
-                .entry(e.key.link)
-                .or_default()
-                .add(e.value, e.key.time);
-            *self.stats.evidence.entry(e.key.link.kind).or_default() += 1;
-            batch.put_evidence(e);
+            *self.stats.evidence.entry(k.link.kind).or_default() += 1;
+            match links.last_mut() {
+                Some((l, agg)) if *l == k.link => agg.add(value, k.time),
+                _ => {
+                    let mut agg = LinkAgg::default();
+                    agg.add(value, k.time);
+                    links.push((k.link, agg));
+                }
+            }
         }
         self.counts.evidence_new += kept;
         self.counts.evidence_duplicate += candidates - kept;
-        lap(&mut self.times.lookup);
-
-        // 4. Link aggregates, merged with what the store has.
-        let mut links: Vec<(LinkKey, LinkAgg)> = deltas.into_iter().collect();
-        links.sort_unstable_by_key(|(k, _)| *k);
-        let mut new_aggs: Vec<(LinkKey, LinkAgg)> = Vec::with_capacity(links.len());
-        for (key, delta) in &links {
-            let agg = match existing.get(key) {
+        for (key, agg) in &mut links {
+            match existing.get(key) {
                 Some(old) => {
-                    let mut a = *old;
-                    a.count += delta.count;
-                    a.total = a.total.saturating_add(delta.total);
-                    a.first = a.first.min(delta.first);
-                    a.last = a.last.max(delta.last);
-                    a
+                    agg.count += old.count;
+                    agg.total = agg.total.saturating_add(old.total);
+                    agg.first = agg.first.min(old.first);
+                    agg.last = agg.last.max(old.last);
                 }
                 None => {
                     self.counts.links_new += 1;
                     *self.stats.links.entry(key.kind).or_default() += 1;
-                    *delta
                 }
-            };
-            batch.put_link(key, &agg);
-            new_aggs.push((*key, agg));
+            }
         }
 
-        // 5. Entities, counters, and one atomic write.
-        for (id, t) in chunk.touched.drain() {
+        // Entities, identifiers, counters.
+        let mut entities: Vec<(EntityId, &EntityRecord)> = Vec::new();
+        for (id, t) in &run.touched {
             if t.is_new {
                 self.counts.entities_new += 1;
                 *self.stats.entities.entry(t.rec.kind).or_default() += 1;
@@ -376,43 +435,50 @@ impl<'s> Writer<'s> {
                 self.counts.entities_enriched += 1;
             }
             if t.is_new || t.changed {
-                batch.put_entity(id, &t.rec);
+                entities.push((*id, &t.rec));
             }
         }
-        for (kind, key, id) in chunk.new_idents.drain(..) {
-            batch.put_ident(kind, &key, id);
-        }
-        self.counts.records += records.len() as u64;
+        entities.sort_unstable_by_key(|(id, _)| *id);
+        let mut staged = self.store.begin_run();
+        self.store.stage_evidence(&mut staged, &run.evidence)?;
+        self.store.stage_links(&mut staged, &links)?;
+        self.store.stage_entities(&mut staged, &entities)?;
+        self.store.stage_idents(&mut staged, &run.new_idents)?;
+        let mut batch = std::mem::take(&mut run.meta);
         batch.put_counters(
             self.counters.next_entity,
             self.counters.next_source,
             self.counters.next_kind,
             &self.stats,
         );
-        self.store.write_bulk(batch)?;
-        // The caches learn the chunk only once it is in the store.
-        if self.idents.len() > IDENT_CACHE_MAX {
-            self.idents.clear();
+        self.store.commit_run(staged, batch)?;
+
+        // The caches learn the run only once it is in the store.
+        if let Some(w) = &mut self.written {
+            for (k, _) in run.evidence.records() {
+                w.insert(&ev_hash(k));
+            }
+            for (k, _) in &links {
+                w.insert(&link_hash(k));
+            }
         }
-        self.idents.absorb(&mut chunk.resolved);
-        for (key, agg) in new_aggs {
+        for (key, agg) in links {
             if self.links.len() < LINK_CACHE_MAX || self.links.contains_key(&key) {
                 self.links.insert(key, agg);
-            } else {
-                self.links_complete = false;
             }
+        }
+        if self.idents.len() > IDENT_CACHE_MAX {
+            self.idents.clear();
+            self.idents_complete = false;
         }
         lap(&mut self.times.write);
         Ok(())
     }
 
-    /// Makes every chunk written so far durable. Chunks are written without the write-ahead log: a
-    /// crash before this loses a suffix of whole chunks, which importing the files again restores.
+    /// Applies the last, partly filled run. A crash before a run is applied loses it whole;
+    /// importing the files again restores it.
     pub fn finish(&mut self) -> Result<(), IngestError> {
-        let t = Instant::now();
-        self.store.persist()?;
-        self.times.write += t.elapsed().as_secs_f64();
-        Ok(())
+        self.commit_run()
     }
 
     /// The stored aggregates of those of `keys` the store has: from the cache, and from the store
@@ -425,7 +491,10 @@ impl<'s> Writer<'s> {
                 Some(a) => {
                     existing.insert(*k, *a);
                 }
-                None if self.links_complete => {}
+                None if self
+                    .written
+                    .as_ref()
+                    .is_some_and(|w| !w.maybe(&link_hash(k))) => {}
                 None => ask.push(*k),
             }
         }
@@ -451,17 +520,21 @@ impl<'s> Writer<'s> {
                 misses.push(n);
             }
         }
-        let lookups: Vec<(EntityKind, &str)> =
-            misses.iter().map(|n| (n.kind, n.key.as_str())).collect();
-        let found = self.store.lookup_many(&lookups)?;
+        let found = if self.idents_complete {
+            vec![None; misses.len()]
+        } else {
+            let lookups: Vec<(EntityKind, &str)> =
+                misses.iter().map(|n| (n.kind, n.key.as_str())).collect();
+            self.store.lookup_many(&lookups)?
+        };
         for (n, f) in misses.iter().zip(found) {
             let id = match f {
                 Some(id) => id,
                 None => {
                     let id = EntityId(self.counters.next_entity);
                     self.counters.next_entity += 1;
-                    chunk.new_idents.push((n.kind, n.key.clone(), id));
-                    chunk.touched.insert(
+                    self.run.new_idents.push((n.kind, n.key.clone(), id));
+                    self.run.touched.insert(
                         id,
                         Touched {
                             rec: EntityRecord::new(n.kind, n.key.clone(), n.flags),
@@ -488,17 +561,21 @@ impl<'s> Writer<'s> {
             .iter()
             .filter(|(a, _)| chunk.resolved.get(a).is_none() && self.idents.get(a).is_none())
             .collect();
-        let lookups: Vec<(EntityKind, &str)> = fresh
-            .iter()
-            .map(|(a, _)| (a.kind, a.key.as_str()))
-            .collect();
-        let found = self.store.lookup_many(&lookups)?;
+        let found = if self.idents_complete {
+            vec![None; fresh.len()]
+        } else {
+            let lookups: Vec<(EntityKind, &str)> = fresh
+                .iter()
+                .map(|(a, _)| (a.kind, a.key.as_str()))
+                .collect();
+            self.store.lookup_many(&lookups)?
+        };
         for ((alias, person), f) in fresh.into_iter().zip(found) {
             let id = match f {
                 Some(id) => id,
                 None => {
                     let id = chunk.id(person);
-                    chunk.new_idents.push((alias.kind, alias.key.clone(), id));
+                    self.run.new_idents.push((alias.kind, alias.key.clone(), id));
                     id
                 }
             };
@@ -516,13 +593,13 @@ impl<'s> Writer<'s> {
         let mut ids: Vec<EntityId> = enrich
             .iter()
             .map(|n| chunk.id(n))
-            .filter(|id| !chunk.touched.contains_key(id))
+            .filter(|id| !self.run.touched.contains_key(id))
             .collect();
         ids.sort_unstable();
         ids.dedup();
         for (id, rec) in ids.iter().zip(self.store.entities_many(&ids)?) {
             let rec = rec.ok_or(IngestError::Dangling(*id))?;
-            chunk.touched.insert(
+            self.run.touched.insert(
                 *id,
                 Touched {
                     rec,
@@ -534,7 +611,7 @@ impl<'s> Writer<'s> {
         Ok(())
     }
 
-    fn source(&mut self, origin: &Origin, batch: &mut Batch) -> Result<SourceId, IngestError> {
+    fn source(&mut self, origin: &Origin) -> Result<SourceId, IngestError> {
         let key = (origin.file.clone(), origin.label.clone());
         if let Some(id) = self.sources.get(&key) {
             return Ok(*id);
@@ -548,7 +625,7 @@ impl<'s> Writer<'s> {
                 let id = SourceId(self.counters.next_source);
                 self.counters.next_source += 1;
                 self.stats.sources += 1;
-                batch.put_source(
+                self.run.meta.put_source(
                     id,
                     &SourceRecord {
                         file: origin.file.to_string(),
@@ -562,7 +639,7 @@ impl<'s> Writer<'s> {
         Ok(id)
     }
 
-    fn link_kind(&mut self, name: &str, batch: &mut Batch) -> LinkKind {
+    fn link_kind(&mut self, name: &str) -> LinkKind {
         if let Some(k) = LinkKind::builtin(name) {
             return k;
         }
@@ -575,7 +652,7 @@ impl<'s> Writer<'s> {
             _ => {
                 let k = LinkKind(self.counters.next_kind);
                 self.counters.next_kind = self.counters.next_kind.saturating_add(1);
-                batch.put_link_kind(&name, k);
+                self.run.meta.put_link_kind(&name, k);
                 k
             }
         };
@@ -626,12 +703,10 @@ fn for_each_ident<'a>(r: &'a Record, mut f: impl FnMut(&'a Normalized)) {
     }
 }
 
-/// One chunk's resolved identifiers and the entities it touches.
+/// One chunk's resolved identifiers.
 #[derive(Default)]
 struct Chunk {
     resolved: IdentMap,
-    touched: FxHashMap<EntityId, Touched>,
-    new_idents: Vec<(EntityKind, String, EntityId)>,
 }
 
 impl Chunk {
@@ -639,13 +714,64 @@ impl Chunk {
         // Every identifier of the chunk was resolved before use.
         self.resolved.get(n).unwrap_or(EntityId(0))
     }
+}
 
-    fn update(&mut self, n: &Normalized, f: impl FnOnce(&mut EntityRecord) -> bool) {
-        let id = self.id(n);
-        if let Some(t) = self.touched.get_mut(&id) {
+impl RunState {
+    fn update(&mut self, chunk: &Chunk, n: &Normalized, f: impl FnOnce(&mut EntityRecord) -> bool) {
+        if let Some(t) = self.touched.get_mut(&chunk.id(n)) {
             t.changed |= f(&mut t.rec);
         }
     }
+}
+
+/// A Bloom filter over 64-bit hashes (four probes): `maybe` is false only for keys never
+/// inserted. Pages are zeroed lazily by the allocator, so a small import touches little of it.
+struct Bloom {
+    bits: Vec<u64>,
+    mask: u64,
+}
+
+impl Bloom {
+    fn new(bits: usize) -> Bloom {
+        let words = (bits / 64).next_power_of_two().max(1);
+        Bloom {
+            bits: vec![0; words],
+            mask: (words as u64 * 64) - 1,
+        }
+    }
+
+    fn probes(&self, h: u64) -> [u64; 4] {
+        let (a, b) = (h, h.rotate_left(32) | 1);
+        [0u64, 1, 2, 3].map(|i| a.wrapping_add(i.wrapping_mul(b)) & self.mask)
+    }
+
+    fn insert(&mut self, h: &u64) {
+        for p in self.probes(*h) {
+            self.bits[(p / 64) as usize] |= 1 << (p % 64);
+        }
+    }
+
+    fn maybe(&self, h: &u64) -> bool {
+        self.probes(*h)
+            .iter()
+            .all(|p| self.bits[(p / 64) as usize] & (1 << (p % 64)) != 0)
+    }
+}
+
+fn hash_of(v: impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    // Fx's low bits are weak: mix before probing.
+    let h = BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(v);
+    let h = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    h ^ (h >> 29)
+}
+
+fn ev_hash(k: &EvidenceKey) -> u64 {
+    hash_of((1u8, k))
+}
+
+fn link_hash(k: &LinkKey) -> u64 {
+    hash_of((2u8, k))
 }
 
 /// Identifiers to entity ids, one map per entity kind (so that a lookup borrows the key).

@@ -794,7 +794,7 @@ pub(crate) fn small_case() -> crate::store::Store {
             }),
         ),
     ];
-    Writer::new(&store).unwrap().write_chunk(&rows).unwrap();
+    Writer::write_all(&store, &rows).unwrap();
     store
 }
 

@@ -41,7 +41,7 @@ fn store_with_calls() -> Store {
         (o(3), call("13800138000", "13900139000", 200)),
         (o(4), call("13900139000", "+95945012345", 300)),
     ];
-    Writer::new(&store).unwrap().write_chunk(&rows).unwrap();
+    Writer::write_all(&store, &rows).unwrap();
     store
 }
 

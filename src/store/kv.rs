@@ -50,6 +50,15 @@ impl Cf {
     }
 }
 
+/// The tables of one run, staged but not yet part of the store.
+#[derive(Default)]
+pub(crate) struct Staged {
+    /// RocksDB: the table files, one per family.
+    files: Vec<(Cf, std::path::PathBuf)>,
+    /// In memory: the writes themselves.
+    ops: Vec<Op>,
+}
+
 pub(crate) enum Op {
     Put(Cf, Vec<u8>, Vec<u8>),
     Delete(Cf, Vec<u8>),
@@ -85,14 +94,10 @@ impl Kv {
         }
     }
 
+    /// Writes one atomic batch (through the write-ahead log).
     pub(crate) fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-        self.write_with(ops, true)
-    }
-
-    /// Writes one atomic batch; `wal: false` skips the write-ahead log (see [`Kv::persist`]).
-    pub(crate) fn write_with(&self, ops: Vec<Op>, wal: bool) -> Result<(), StoreError> {
         match self {
-            Kv::Rocks(r) => r.write(ops, wal),
+            Kv::Rocks(r) => r.write(ops),
             Kv::Memory(m) => {
                 let mut maps = m.maps.write().map_err(|_| StoreError::Poisoned)?;
                 for op in ops {
@@ -147,11 +152,41 @@ impl Kv {
         self.scan(cf, prefix, end.as_deref(), visit)
     }
 
-    /// Makes every batch written so far durable, all families in one atomic flush.
-    pub(crate) fn persist(&self) -> Result<(), StoreError> {
+    /// Writes one sorted table of a run: `fill` hands every `(key, value)` to its sink in strictly
+    /// ascending key order. Nothing is visible until [`Kv::commit_run`].
+    pub(crate) fn stage_table(
+        &self,
+        run: &mut Staged,
+        cf: Cf,
+        fill: &mut dyn FnMut(&mut dyn FnMut(&[u8], &[u8])),
+    ) -> Result<(), StoreError> {
         match self {
-            Kv::Rocks(r) => r.persist(),
-            Kv::Memory(_) => Ok(()),
+            Kv::Rocks(r) => r.stage_table(run, cf, fill),
+            Kv::Memory(_) => {
+                fill(&mut |k, v| run.ops.push(Op::Put(cf, k.to_vec(), v.to_vec())));
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies a staged run and `meta` (small writes: counters, stats, sources) as one unit: after
+    /// a crash at any moment, the next open sees either none of it or all of it.
+    pub(crate) fn commit_run(&self, run: Staged, meta: Vec<Op>) -> Result<(), StoreError> {
+        match self {
+            Kv::Rocks(r) => r.commit_run(run, meta),
+            Kv::Memory(_) => {
+                let mut ops = meta;
+                ops.extend(run.ops);
+                self.write(ops)
+            }
+        }
+    }
+
+    /// A committed run is still being applied (see [`Kv::commit_run`]).
+    pub(crate) fn run_pending(&self) -> Result<bool, StoreError> {
+        match self {
+            Kv::Rocks(r) => r.run_pending(),
+            Kv::Memory(_) => Ok(false),
         }
     }
 
@@ -214,13 +249,20 @@ impl std::ops::Deref for MemoryCf<'_> {
 pub(crate) mod rocks {
     //! The RocksDB backend: the only code in the project that names `rocksdb`.
 
-    use super::{Cf, Op, Visit};
+    use super::{Cf, Op, Staged, Visit};
     use crate::store::StoreError;
     use rocksdb::{
-        BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Options, ReadOptions,
-        WriteBatch, WriteOptions, DB,
+        BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IngestExternalFileOptions,
+        Options, ReadOptions, SstFileWriter, WriteBatch, WriteOptions, DB,
     };
     use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    /// `meta` key of a committed run whose staged files may not all be ingested yet.
+    const PENDING_RUN: &[u8] = b"pending_run";
+    /// Where a run's table files wait, inside the store's directory.
+    const STAGING: &str = "staging";
 
     fn op_key(op: &Op) -> (usize, &[u8]) {
         match op {
@@ -231,6 +273,39 @@ pub(crate) mod rocks {
     pub(crate) struct Rocks {
         db: DB,
         path: PathBuf,
+        /// Held while a run commits, and by checkpoints: a backup never holds a half-applied run.
+        commit: Mutex<()>,
+        next_file: AtomicU64,
+    }
+
+    /// The pending-run record: per file, its family's index and its name in the staging directory.
+    fn encode_pending(files: &[(Cf, PathBuf)]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for (cf, path) in files {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            v.push(cf.index() as u8);
+            v.extend_from_slice(&(name.len() as u16).to_be_bytes());
+            v.extend_from_slice(name.as_bytes());
+        }
+        v
+    }
+
+    fn decode_pending(mut b: &[u8], staging: &Path) -> Result<Vec<(Cf, PathBuf)>, StoreError> {
+        let bad = || StoreError::Backend("undecodable pending-run record".into());
+        let mut out = Vec::new();
+        while !b.is_empty() {
+            let cf = *Cf::ALL.get(usize::from(b[0])).ok_or_else(bad)?;
+            let len = usize::from(u16::from_be_bytes(
+                b.get(1..3).ok_or_else(bad)?.try_into().map_err(|_| bad())?,
+            ));
+            let name = b.get(3..3 + len).ok_or_else(bad)?;
+            out.push((cf, staging.join(String::from_utf8_lossy(name).as_ref())));
+            b = &b[3 + len..];
+        }
+        Ok(out)
     }
 
     fn err(e: rocksdb::Error) -> StoreError {
@@ -290,10 +365,118 @@ pub(crate) mod rocks {
                     StoreError::Backend(msg)
                 }
             })?;
-            Ok(Rocks {
+            let rocks = Rocks {
                 db,
                 path: path.to_path_buf(),
+                commit: Mutex::new(()),
+                next_file: AtomicU64::new(0),
+            };
+            if !read_only {
+                rocks.recover()?;
+            }
+            Ok(rocks)
+        }
+
+        /// Finishes a run whose commit record is written but whose files may not all be ingested
+        /// (a crash in between): ingests the files still staged (a file already ingested was moved
+        /// away; ingesting one twice writes the same keys and values again), clears the record, and
+        /// removes files staged by a run that never committed.
+        fn recover(&self) -> Result<(), StoreError> {
+            if let Some(rec) = self.get(Cf::Meta, PENDING_RUN)? {
+                let files = decode_pending(&rec, &self.staging())?;
+                self.ingest(&files)?;
+                self.write(vec![Op::Delete(Cf::Meta, PENDING_RUN.to_vec())])?;
+            }
+            let staging = self.staging();
+            if staging.exists() {
+                std::fs::remove_dir_all(&staging)?;
+            }
+            Ok(())
+        }
+
+        /// A run committed but not applied yet: the store is mid-run (its writer is applying it,
+        /// or crashed doing so).
+        pub(crate) fn run_pending(&self) -> Result<bool, StoreError> {
+            Ok(match self.get(Cf::Meta, PENDING_RUN)? {
+                Some(rec) => decode_pending(&rec, &self.staging())?
+                    .iter()
+                    .any(|(_, p)| p.exists()),
+                None => false,
             })
+        }
+
+        fn staging(&self) -> PathBuf {
+            self.path.join(STAGING)
+        }
+
+        fn ingest(&self, files: &[(Cf, PathBuf)]) -> Result<(), StoreError> {
+            let mut opts = IngestExternalFileOptions::default();
+            opts.set_move_files(true);
+            for (cf, path) in files {
+                if path.exists() {
+                    self.db
+                        .ingest_external_file_cf_opts(self.cf(*cf)?, &opts, vec![path])
+                        .map_err(err)?;
+                }
+            }
+            Ok(())
+        }
+
+        pub(crate) fn stage_table(
+            &self,
+            run: &mut Staged,
+            cf: Cf,
+            fill: &mut dyn FnMut(&mut dyn FnMut(&[u8], &[u8])),
+        ) -> Result<(), StoreError> {
+            let staging = self.staging();
+            std::fs::create_dir_all(&staging)?;
+            let n = self.next_file.fetch_add(1, Ordering::Relaxed);
+            let path = staging.join(format!("{}-{n}.sst", cf.name()));
+            let opts = cf_options(cf);
+            let mut w = SstFileWriter::create(&opts);
+            w.open(&path).map_err(err)?;
+            let (mut written, mut failed) = (0u64, None);
+            fill(&mut |k, v| {
+                if failed.is_none() {
+                    match w.put(k, v) {
+                        Ok(()) => written += 1,
+                        Err(e) => failed = Some(e),
+                    }
+                }
+            });
+            if failed.is_none() && written > 0 {
+                // `finish` syncs the file: it is whole on disk before the commit record names it.
+                failed = w.finish().err();
+            }
+            drop(w);
+            if failed.is_some() || written == 0 {
+                let _ = std::fs::remove_file(&path);
+            }
+            if let Some(e) = failed {
+                return Err(err(e));
+            }
+            if written > 0 {
+                run.files.push((cf, path));
+            }
+            Ok(())
+        }
+
+        /// The commit record (`meta`'s small writes plus the list of staged files) is one batch
+        /// through the write-ahead log, synced; then each family ingests its file (RocksDB 7.8's C
+        /// API ingests one family per call) and the record is cleared. A crash after the record
+        /// is finished by [`Rocks::recover`] on the next open.
+        pub(crate) fn commit_run(&self, run: Staged, meta: Vec<Op>) -> Result<(), StoreError> {
+            let _held = self.commit.lock().map_err(|_| StoreError::Poisoned)?;
+            let mut ops = meta;
+            if !run.files.is_empty() {
+                ops.push(Op::Put(Cf::Meta, PENDING_RUN.to_vec(), encode_pending(&run.files)));
+            }
+            self.write_synced(ops)?;
+            if run.files.is_empty() {
+                return Ok(());
+            }
+            self.ingest(&run.files)?;
+            self.write(vec![Op::Delete(Cf::Meta, PENDING_RUN.to_vec())])
         }
 
         fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -328,7 +511,17 @@ pub(crate) mod rocks {
             Ok(out)
         }
 
-        pub(crate) fn write(&self, ops: Vec<Op>, wal: bool) -> Result<(), StoreError> {
+        pub(crate) fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+            self.write_opts(ops, &WriteOptions::default())
+        }
+
+        fn write_synced(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+            let mut wo = WriteOptions::default();
+            wo.set_sync(true);
+            self.write_opts(ops, &wo)
+        }
+
+        fn write_opts(&self, ops: Vec<Op>, wo: &WriteOptions) -> Result<(), StoreError> {
             // Keys in order make memtable inserts cheap (the skip list reuses its last position).
             let mut ops = ops;
             ops.sort_by(|a, b| op_key(a).cmp(&op_key(b)));
@@ -339,23 +532,7 @@ pub(crate) mod rocks {
                     Op::Delete(cf, k) => batch.delete_cf(self.cf(cf)?, k),
                 }
             }
-            let mut wo = WriteOptions::default();
-            wo.disable_wal(!wal);
-            self.db.write_opt(batch, &wo).map_err(err)
-        }
-
-        /// One atomic flush of every family. The C API of RocksDB 7.8 flushes one family per call,
-        /// which with the log off could make one family durable ahead of another; a checkpoint
-        /// flushes all of them in one atomic flush (`atomic_flush` is on), so one is taken and
-        /// removed at once.
-        pub(crate) fn persist(&self) -> Result<(), StoreError> {
-            let dir = self.path.join("persist.tmp");
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)?;
-            }
-            self.checkpoint(&dir)?;
-            std::fs::remove_dir_all(&dir)?;
-            Ok(())
+            self.db.write_opt(batch, wo).map_err(err)
         }
 
         pub(crate) fn scan(
@@ -385,6 +562,7 @@ pub(crate) mod rocks {
         }
 
         pub(crate) fn checkpoint(&self, dir: &Path) -> Result<(), StoreError> {
+            let _held = self.commit.lock().map_err(|_| StoreError::Poisoned)?;
             let cp = rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(err)?;
             cp.create_checkpoint(dir).map_err(err)
         }

@@ -35,6 +35,7 @@ use crate::model::{EntityId, EntityKind, Flags, LinkKind, Roles, Status, Timesta
 pub use check::{CheckReport, Digest};
 use codec::{from_ordered_i64, ordered_i64, Dec, Enc};
 use kv::{Cf, Kv, Op};
+use rayon::slice::ParallelSliceMut;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -282,9 +283,16 @@ pub struct EvidenceKey {
 
 impl EvidenceKey {
     fn encode(&self) -> Vec<u8> {
-        let mut k = self.link.out_key();
-        k.extend_from_slice(&ordered_i64(self.time.unwrap_or(i64::MIN)));
-        k.extend_from_slice(&self.disc.to_be_bytes());
+        self.encode_array().to_vec()
+    }
+
+    fn encode_array(&self) -> [u8; 30] {
+        let mut k = [0u8; 30];
+        k[0..8].copy_from_slice(&self.link.src.0.to_be_bytes());
+        k[8..10].copy_from_slice(&self.link.kind.0.to_be_bytes());
+        k[10..18].copy_from_slice(&self.link.dst.0.to_be_bytes());
+        k[18..26].copy_from_slice(&ordered_i64(self.time.unwrap_or(i64::MIN)));
+        k[26..30].copy_from_slice(&self.disc.to_be_bytes());
         k
     }
 
@@ -320,13 +328,21 @@ pub struct Evidence {
 
 impl Evidence {
     fn encode_value(&self) -> Vec<u8> {
-        let mut e = Enc::with_tag(1);
-        e.i64(self.value)
+        let mut v = Vec::new();
+        self.encode_value_into(&mut v);
+        v
+    }
+
+    /// Appends the encoded value to `out`.
+    fn encode_value_into(&self, out: &mut Vec<u8>) {
+        let mut e = Enc(std::mem::take(out));
+        e.u8(1)
+            .i64(self.value)
             .u32(self.source.0)
             .u64(self.line)
             .opt_str(self.record_id.as_deref())
             .opt_str(self.detail.as_deref());
-        e.finish()
+        *out = e.0;
     }
 
     fn decode(k: &[u8], v: &[u8]) -> Result<Evidence, CorruptionError> {
@@ -543,6 +559,68 @@ fn source_name(file: &str, label: Option<&str>) -> String {
     format!("{file}\u{0}{}", label.unwrap_or(""))
 }
 
+/// One import run's tables, staged by the `stage_*` calls and applied by [`Store::commit_run`].
+pub struct Run {
+    staged: kv::Staged,
+}
+
+/// Evidence records gathered for one run, their values encoded as they arrive.
+#[derive(Default)]
+pub struct EvidenceRun {
+    rows: Vec<EvidenceRow>,
+    bytes: Vec<u8>,
+}
+
+#[derive(Clone, Copy)]
+struct EvidenceRow {
+    key: EvidenceKey,
+    value: i64,
+    off: usize,
+    len: u32,
+}
+
+impl EvidenceRun {
+    pub fn push(&mut self, ev: &Evidence) {
+        let off = self.bytes.len();
+        ev.encode_value_into(&mut self.bytes);
+        self.rows.push(EvidenceRow {
+            key: ev.key,
+            value: ev.value,
+            off,
+            len: u32::try_from(self.bytes.len() - off).unwrap_or(u32::MAX),
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Sorts by key (the store's order), keeping the first pushed of records with one key.
+    pub fn sort_dedup(&mut self) {
+        // Offsets grow with push order: ties on the key sort first-pushed first.
+        self.rows
+            .par_sort_unstable_by(|a, b| a.key.cmp(&b.key).then(a.off.cmp(&b.off)));
+        self.rows.dedup_by(|later, first| later.key == first.key);
+    }
+
+    /// Keys and values in order.
+    pub fn records(&self) -> impl Iterator<Item = (&EvidenceKey, i64)> + '_ {
+        self.rows.iter().map(|r| (&r.key, r.value))
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&EvidenceKey) -> bool) {
+        self.rows.retain(|r| keep(&r.key));
+    }
+
+    fn value_bytes(&self, r: &EvidenceRow) -> &[u8] {
+        &self.bytes[r.off..r.off + r.len as usize]
+    }
+}
+
 /// The id counters a writer starts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Counters {
@@ -584,8 +662,25 @@ impl Store {
         if !dir.join("CURRENT").exists() {
             return Err(StoreError::Missing(dir.display().to_string()));
         }
-        let store = Store {
-            kv: Kv::Rocks(kv::rocks::Rocks::open(dir, true)?),
+        // A run committed but not applied yet: a crashed writer's run is completed by opening the
+        // store for writing; a live writer finishes its own in moments.
+        let mut tries = 0;
+        let store = loop {
+            let store = Store {
+                kv: Kv::Rocks(kv::rocks::Rocks::open(dir, true)?),
+            };
+            if tries == 100 || !store.kv.run_pending()? {
+                break store;
+            }
+            drop(store);
+            match kv::rocks::Rocks::open(dir, false) {
+                Ok(_) => {}
+                Err(StoreError::Locked(_)) => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
         };
         store.check_schema()?;
         Ok(store)
@@ -647,20 +742,82 @@ impl Store {
         self.kv.write(batch.ops)
     }
 
-    /// Applies a batch atomically without the write-ahead log, for bulk imports. A crash loses the
-    /// bulk batches not yet flushed, never part of one: every family flushes together
-    /// (`atomic_flush`), so what survives is a prefix of whole batches. Call [`Store::persist`]
-    /// when the bulk writes are done.
-    pub fn write_bulk(&self, batch: Batch) -> Result<(), StoreError> {
-        if batch.ops.is_empty() {
-            return Ok(());
+    /// Starts staging one atomic run of an import (see [`Store::commit_run`]).
+    pub fn begin_run(&self) -> Run {
+        Run {
+            staged: kv::Staged::default(),
         }
-        self.kv.write_with(batch.ops, false)
     }
 
-    /// Makes every batch written so far durable (one atomic flush of every family).
-    pub fn persist(&self) -> Result<(), StoreError> {
-        self.kv.persist()
+    /// Stages a run's evidence, sorted and without duplicate keys ([`EvidenceRun::sort_dedup`]).
+    pub fn stage_evidence(&self, run: &mut Run, ev: &EvidenceRun) -> Result<(), StoreError> {
+        self.kv
+            .stage_table(&mut run.staged, Cf::Evidence, &mut |put| {
+                for r in &ev.rows {
+                    put(&r.key.encode_array(), ev.value_bytes(r));
+                }
+            })
+    }
+
+    /// Stages link aggregates in both directions; `links` must be sorted by key, without repeats.
+    pub fn stage_links(&self, run: &mut Run, links: &[(LinkKey, LinkAgg)]) -> Result<(), StoreError> {
+        self.kv.stage_table(&mut run.staged, Cf::Out, &mut |put| {
+            for (k, a) in links {
+                put(&k.out_key(), &a.encode());
+            }
+        })?;
+        let mut by_dst: Vec<&(LinkKey, LinkAgg)> = links.iter().collect();
+        by_dst.par_sort_unstable_by_key(|(k, _)| (k.dst, k.kind, k.src));
+        self.kv.stage_table(&mut run.staged, Cf::In, &mut |put| {
+            for (k, a) in &by_dst {
+                put(&k.in_key(), &a.encode());
+            }
+        })
+    }
+
+    /// Stages entity records; `entities` must be sorted by id, without repeats.
+    pub fn stage_entities(
+        &self,
+        run: &mut Run,
+        entities: &[(EntityId, &EntityRecord)],
+    ) -> Result<(), StoreError> {
+        self.kv
+            .stage_table(&mut run.staged, Cf::Entities, &mut |put| {
+                for (id, rec) in entities {
+                    put(&id.0.to_be_bytes(), &rec.encode());
+                }
+            })
+    }
+
+    /// Stages identifiers (any order; of one identifier given twice, the last wins).
+    pub fn stage_idents(
+        &self,
+        run: &mut Run,
+        idents: &[(EntityKind, String, EntityId)],
+    ) -> Result<(), StoreError> {
+        let mut keyed: Vec<(Vec<u8>, EntityId)> = idents
+            .iter()
+            .map(|(k, key, id)| (ident_key(*k, key), *id))
+            .collect();
+        // Stable: of equal keys the last given stays last, and dedup keeps it.
+        keyed.par_sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.reverse();
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        keyed.reverse();
+        self.kv.stage_table(&mut run.staged, Cf::Idents, &mut |put| {
+            for (k, id) in &keyed {
+                put(k, &id.0.to_be_bytes());
+            }
+        })
+    }
+
+    /// Applies a staged run together with `batch` (counters, stats, sources, link kinds), all or
+    /// nothing: a crash at any moment leaves the store before or after the whole run. The run's
+    /// tables are ingested as files (they never pass through the memtables), the small writes go
+    /// through the write-ahead log with a record of the files; an open after a crash completes a
+    /// recorded run before anything else.
+    pub fn commit_run(&self, run: Run, batch: Batch) -> Result<(), StoreError> {
+        self.kv.commit_run(run.staged, batch.ops)
     }
 
     pub fn counters(&self) -> Result<Counters, StoreError> {

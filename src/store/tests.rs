@@ -252,10 +252,7 @@ fn check_finds_a_store_sound_and_a_broken_one_broken() {
             mac: None,
         }),
     )];
-    crate::ingest::writer::Writer::new(&store)
-        .unwrap()
-        .write_chunk(&rows)
-        .unwrap();
+    crate::ingest::writer::Writer::write_all(&store, &rows).unwrap();
     let rep = store.check().unwrap();
     assert!(rep.is_sound(), "{:?}", rep.problems);
     assert_eq!((rep.entities, rep.links, rep.evidence), (2, 1, 1));

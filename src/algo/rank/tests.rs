@@ -262,7 +262,7 @@ pub(crate) fn case() -> (Snapshot, Store) {
     // F links to the mule holder? no: F only reached through money and the boss's calls.
     push(call(&myan(1), "13800000000", T0, 60, None));
     push(call(&dom(5), &myan(8), T0, 10, None));
-    Writer::new(&store).unwrap().write_chunk(&rows).unwrap();
+    Writer::write_all(&store, &rows).unwrap();
     let (snap, _) = Snapshot::build(&store, 1).unwrap();
     (snap, store)
 }
