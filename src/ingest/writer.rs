@@ -260,10 +260,17 @@ impl<'s> Writer<'s> {
                     .flatten()
                     .collect();
                     let detail = (!detail.is_empty()).then(|| detail.join(" · "));
-                    evidence.push(&ev(link, Some(t.time), t.amount, t.tx_id.as_deref(), detail));
+                    evidence.push(&ev(
+                        link,
+                        Some(t.time),
+                        t.amount,
+                        t.tx_id.as_deref(),
+                        detail,
+                    ));
                     for (acct, name) in [(&t.from, &t.from_name), (&t.to, &t.to_name)] {
                         if let Some(name) = name {
-                            self.run.update(&chunk, acct, |rec| set_if_none(&mut rec.label, name));
+                            self.run
+                                .update(&chunk, acct, |rec| set_if_none(&mut rec.label, name));
                         }
                     }
                 }
@@ -575,7 +582,9 @@ impl<'s> Writer<'s> {
                 Some(id) => id,
                 None => {
                     let id = chunk.id(person);
-                    self.run.new_idents.push((alias.kind, alias.key.clone(), id));
+                    self.run
+                        .new_idents
+                        .push((alias.kind, alias.key.clone(), id));
                     id
                 }
             };

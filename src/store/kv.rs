@@ -378,8 +378,8 @@ pub(crate) mod rocks {
         }
 
         /// Finishes a run whose commit record is written but whose files may not all be ingested
-        /// (a crash in between): ingests the files still staged (a file already ingested was moved
-        /// away; ingesting one twice writes the same keys and values again), clears the record, and
+        /// (a crash in between): ingests the files still staged (ingesting one twice writes the same
+        /// keys and values again), clears the record, and
         /// removes files staged by a run that never committed.
         fn recover(&self) -> Result<(), StoreError> {
             if let Some(rec) = self.get(Cf::Meta, PENDING_RUN)? {
@@ -409,14 +409,21 @@ pub(crate) mod rocks {
             self.path.join(STAGING)
         }
 
+        /// Ingests each staged file that is still there, then removes it. Files are copied, not
+        /// moved: a moved (hard-linked) file is the store's own file, whose sequence number RocksDB
+        /// writes into it, and such a file cannot be ingested again after a crash.
         fn ingest(&self, files: &[(Cf, PathBuf)]) -> Result<(), StoreError> {
-            let mut opts = IngestExternalFileOptions::default();
-            opts.set_move_files(true);
+            let opts = IngestExternalFileOptions::default();
             for (cf, path) in files {
                 if path.exists() {
                     self.db
                         .ingest_external_file_cf_opts(self.cf(*cf)?, &opts, vec![path])
                         .map_err(err)?;
+                }
+            }
+            for (_, path) in files {
+                if path.exists() {
+                    std::fs::remove_file(path)?;
                 }
             }
             Ok(())
@@ -466,16 +473,34 @@ pub(crate) mod rocks {
         /// API ingests one family per call) and the record is cleared. A crash after the record
         /// is finished by [`Rocks::recover`] on the next open.
         pub(crate) fn commit_run(&self, run: Staged, meta: Vec<Op>) -> Result<(), StoreError> {
+            self.commit_run_ingesting(run, meta, usize::MAX)
+        }
+
+        /// [`Rocks::commit_run`], ingesting at most `ingest` files (tests stop it half-way to
+        /// stand for a crash).
+        pub(crate) fn commit_run_ingesting(
+            &self,
+            run: Staged,
+            meta: Vec<Op>,
+            ingest: usize,
+        ) -> Result<(), StoreError> {
             let _held = self.commit.lock().map_err(|_| StoreError::Poisoned)?;
             let mut ops = meta;
             if !run.files.is_empty() {
-                ops.push(Op::Put(Cf::Meta, PENDING_RUN.to_vec(), encode_pending(&run.files)));
+                ops.push(Op::Put(
+                    Cf::Meta,
+                    PENDING_RUN.to_vec(),
+                    encode_pending(&run.files),
+                ));
             }
             self.write_synced(ops)?;
             if run.files.is_empty() {
                 return Ok(());
             }
-            self.ingest(&run.files)?;
+            self.ingest(&run.files[..ingest.min(run.files.len())])?;
+            if ingest < run.files.len() {
+                return Ok(());
+            }
             self.write(vec![Op::Delete(Cf::Meta, PENDING_RUN.to_vec())])
         }
 

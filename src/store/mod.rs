@@ -760,7 +760,11 @@ impl Store {
     }
 
     /// Stages link aggregates in both directions; `links` must be sorted by key, without repeats.
-    pub fn stage_links(&self, run: &mut Run, links: &[(LinkKey, LinkAgg)]) -> Result<(), StoreError> {
+    pub fn stage_links(
+        &self,
+        run: &mut Run,
+        links: &[(LinkKey, LinkAgg)],
+    ) -> Result<(), StoreError> {
         self.kv.stage_table(&mut run.staged, Cf::Out, &mut |put| {
             for (k, a) in links {
                 put(&k.out_key(), &a.encode());
@@ -804,11 +808,12 @@ impl Store {
         keyed.reverse();
         keyed.dedup_by(|a, b| a.0 == b.0);
         keyed.reverse();
-        self.kv.stage_table(&mut run.staged, Cf::Idents, &mut |put| {
-            for (k, id) in &keyed {
-                put(k, &id.0.to_be_bytes());
-            }
-        })
+        self.kv
+            .stage_table(&mut run.staged, Cf::Idents, &mut |put| {
+                for (k, id) in &keyed {
+                    put(k, &id.0.to_be_bytes());
+                }
+            })
     }
 
     /// Applies a staged run together with `batch` (counters, stats, sources, link kinds), all or

@@ -371,3 +371,52 @@ fn backup_and_restore_round_trip() {
     // A directory that is no store is refused.
     assert!(Store::restore(work.path(), &work.path().join("x")).is_err());
 }
+
+#[test]
+fn a_run_cut_short_is_completed_on_open() {
+    let (dir, store) = rocks();
+    let l = link(2, LinkKind::CALL, 1);
+    let mut agg = LinkAgg::default();
+    agg.add(60, Some(5));
+    let mut ev = EvidenceRun::default();
+    ev.push(&Evidence {
+        key: EvidenceKey {
+            link: l,
+            time: Some(5),
+            disc: 0,
+        },
+        value: 60,
+        source: SourceId(1),
+        line: 2,
+        record_id: None,
+        detail: None,
+    });
+    ev.sort_dedup();
+    let mut run = store.begin_run();
+    store.stage_evidence(&mut run, &ev).unwrap();
+    store.stage_links(&mut run, &[(l, agg)]).unwrap();
+    let mut batch = Batch::default();
+    let mut stats = Stats::default();
+    stats.links.insert(LinkKind::CALL, 1);
+    stats.evidence.insert(LinkKind::CALL, 1);
+    batch.put_counters(3, 2, LinkKind::FIRST_CUSTOM, &stats);
+    // The commit record is written and one family of three ingested, then the writer "dies".
+    let Kv::Rocks(r) = &store.kv else {
+        unreachable!()
+    };
+    r.commit_run_ingesting(run.staged, batch.ops, 1).unwrap();
+    drop(store);
+    // A reader completes it (no writer holds the store) before it reads.
+    let ro = Store::open_read_only(dir.path()).unwrap();
+    assert_eq!(ro.stats().unwrap(), stats);
+    assert_eq!(ro.links_many(&[l]).unwrap(), vec![Some(agg)]);
+    assert_eq!(
+        ro.links_of(EntityId(1), Direction::In, 10).unwrap().len(),
+        1
+    );
+    assert_eq!(ro.evidence(&l, 10).unwrap().len(), 1);
+    drop(ro);
+    let again = Store::open(dir.path()).unwrap();
+    assert!(!again.kv.run_pending().unwrap());
+    assert!(!dir.path().join("staging").exists());
+}
