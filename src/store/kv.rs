@@ -64,6 +64,9 @@ pub(crate) enum Op {
     Delete(Cf, Vec<u8>),
 }
 
+/// Fills a staged table: hands each `(key, value)`, in ascending key order, to the sink it is given.
+pub(crate) type Fill<'a> = &'a mut dyn FnMut(&mut dyn FnMut(&[u8], &[u8]));
+
 /// Visits `(key, value)` pairs in key order; returning `false` stops the scan.
 pub(crate) type Visit<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> bool;
 
@@ -158,7 +161,7 @@ impl Kv {
         &self,
         run: &mut Staged,
         cf: Cf,
-        fill: &mut dyn FnMut(&mut dyn FnMut(&[u8], &[u8])),
+        fill: Fill<'_>,
     ) -> Result<(), StoreError> {
         match self {
             Kv::Rocks(r) => r.stage_table(run, cf, fill),
@@ -249,7 +252,7 @@ impl std::ops::Deref for MemoryCf<'_> {
 pub(crate) mod rocks {
     //! The RocksDB backend: the only code in the project that names `rocksdb`.
 
-    use super::{Cf, Op, Staged, Visit};
+    use super::{Cf, Fill, Op, Staged, Visit};
     use crate::store::StoreError;
     use rocksdb::{
         BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, IngestExternalFileOptions,
@@ -433,7 +436,7 @@ pub(crate) mod rocks {
             &self,
             run: &mut Staged,
             cf: Cf,
-            fill: &mut dyn FnMut(&mut dyn FnMut(&[u8], &[u8])),
+            fill: Fill<'_>,
         ) -> Result<(), StoreError> {
             let staging = self.staging();
             std::fs::create_dir_all(&staging)?;
