@@ -236,7 +236,7 @@ fn list(store: &Store, f: FormatArg) -> Result<()> {
             }
             writeln!(
                 out,
-                "{:>4}  {:<19}  {:<8} {:<6} {:>5} {:>6}  {:>10} {:>11} {:>9} {:>7}  {}",
+                "{:>4}  {:<19}  {:<8} {:<6} {:>5} {:>6}  {:>10} {:>11} {:>9} {:>7}  cluster",
                 "run",
                 "time (Beijing)",
                 "algo",
@@ -246,8 +246,7 @@ fn list(store: &Store, f: FormatArg) -> Result<()> {
                 "modularity",
                 "communities",
                 "entities",
-                "seconds",
-                "cluster"
+                "seconds"
             )?;
             for r in &runs {
                 writeln!(
