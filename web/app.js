@@ -72,6 +72,8 @@
     toast.timer = setTimeout(() => { e.className = ''; }, isErr ? 5000 : 2500);
   }
 
+  // A run computed by `fraudnet cluster`: its processes × workers.
+  const clusterMark = (r) => r.cluster ? ' · cluster ' + r.cluster.processes + '×' + r.cluster.workers : '';
   const fmtTime = (s) => (s === null || s === undefined) ? '' :
     new Date(s * 1000).toLocaleString(S.lang === 'zh' ? 'zh-CN' : 'en-GB', { timeZone: 'Asia/Shanghai', hour12: false });
   const fmtYuan = (fen) => (fen === null || fen === undefined) ? '' :
@@ -711,7 +713,7 @@
       const runs = r.runs || [];
       for (const run of runs) {
         ul.append(el('li', { class: 'item', 'data-run': String(run.run), onclick: () => openRun(run.run) },
-          '#' + run.run + ' · ' + (run.algo || '') + ' · ' + run.graph,
+          '#' + run.run + ' · ' + (run.algo || '') + clusterMark(run) + ' · ' + run.graph,
           el('small', { text: run.community_count + ' · Q=' + Number(run.modularity).toFixed(3) + ' · ' + fmtTime(run.time) })));
       }
       if (!runs.length) ul.append(el('li', { class: 'muted', text: t('no_runs') }));
@@ -738,7 +740,7 @@
     try {
       const r = await api('GET', '/api/communities/runs/' + encodeURIComponent(id) + '?limit=30&min_size=3');
       box.append(el('div', { class: 'group' },
-        el('h4', { text: t('run') + ' #' + r.run + ' · ' + r.algo + ' · Q=' + Number(r.modularity).toFixed(3) }),
+        el('h4', { text: t('run') + ' #' + r.run + ' · ' + r.algo + clusterMark(r) + ' · Q=' + Number(r.modularity).toFixed(3) }),
         el('button', { id: 'colour-run-btn', onclick: () => colourByRun(r.run), text: t('colour_by_run') })));
       for (const c of r.communities || []) {
         const roles = Object.entries(c.roles || {}).sort((a, b) => b[1] - a[1]).slice(0, 4)

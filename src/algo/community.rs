@@ -62,16 +62,7 @@ pub struct Detection {
 /// O(n + m) for attachment and modularity.
 pub fn detect(snap: &Snapshot, params: &RunParams) -> Result<Detection, GraphError> {
     let t = Instant::now();
-    let projection = match params.graph {
-        GraphKind::Person => person_projection(
-            snap,
-            &ProjectionConfig {
-                max_holders: params.max_holders as usize,
-            },
-        ),
-        GraphKind::Entity => entity_edges(snap),
-    };
-    let graph = Graph::from_edges(projection.nodes.len(), &projection.edges)?;
+    let (projection, graph) = project(snap, params)?;
     let seconds_graph = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let (local, count) = match params.algo {
@@ -116,6 +107,83 @@ pub fn detect(snap: &Snapshot, params: &RunParams) -> Result<Detection, GraphErr
         }
     };
     let seconds_detect = t.elapsed().as_secs_f64();
+    Ok(complete(
+        snap,
+        params,
+        projection,
+        graph,
+        local,
+        count,
+        seconds_graph,
+        seconds_detect,
+    ))
+}
+
+/// The graph a run's parameters partition.
+fn project(snap: &Snapshot, params: &RunParams) -> Result<(Projection, Graph), GraphError> {
+    let projection = match params.graph {
+        GraphKind::Person => person_projection(
+            snap,
+            &ProjectionConfig {
+                max_holders: params.max_holders as usize,
+            },
+        ),
+        GraphKind::Entity => entity_edges(snap),
+    };
+    let graph = Graph::from_edges(projection.nodes.len(), &projection.edges)?;
+    Ok((projection, graph))
+}
+
+/// The detection of a partition computed elsewhere (`fraudnet cluster`) on the graph `params`
+/// describe: `community_of` gives the community of a node of that graph (any ids), `None` for a
+/// node the computation did not see, which then stays alone.
+///
+/// # Errors
+/// As [`detect`].
+pub fn adopt(
+    snap: &Snapshot,
+    params: &RunParams,
+    community_of: impl Fn(Ix) -> Option<u32>,
+) -> Result<Detection, GraphError> {
+    let t = Instant::now();
+    let (projection, graph) = project(snap, params)?;
+    let seconds_graph = t.elapsed().as_secs_f64();
+    let mut fresh = u32::MAX;
+    let mut local: Vec<u32> = projection
+        .nodes
+        .iter()
+        .map(|&v| {
+            community_of(v).unwrap_or_else(|| {
+                fresh -= 1;
+                fresh
+            })
+        })
+        .collect();
+    let count = crate::algo::scratch::relabel_dense(&mut local);
+    Ok(complete(
+        snap,
+        params,
+        projection,
+        graph,
+        local,
+        count,
+        seconds_graph,
+        0.0,
+    ))
+}
+
+/// Modularity and the community of every entity (attachment), for a partition of the graph.
+#[allow(clippy::too_many_arguments)]
+fn complete(
+    snap: &Snapshot,
+    params: &RunParams,
+    projection: Projection,
+    graph: Graph,
+    local: Vec<u32>,
+    count: usize,
+    seconds_graph: f64,
+    seconds_detect: f64,
+) -> Detection {
     let q = modularity(&graph, &local, 1.0).unwrap_or(0.0);
     let n = snap.node_count();
     let mut of_entity = vec![NONE; n];
@@ -127,7 +195,7 @@ pub fn detect(snap: &Snapshot, params: &RunParams) -> Result<Detection, GraphErr
     if params.graph == GraphKind::Person {
         attach(snap, &mut of_entity);
     }
-    Ok(Detection {
+    Detection {
         projection,
         graph,
         local,
@@ -137,7 +205,7 @@ pub fn detect(snap: &Snapshot, params: &RunParams) -> Result<Detection, GraphErr
         is_member,
         seconds_graph,
         seconds_detect,
-    })
+    }
 }
 
 /// The most frequent community among `cs` (ties: the smallest), ignoring `NONE`.
@@ -310,6 +378,21 @@ pub fn run(
 ) -> Result<(Run, Detection), GraphError> {
     let t = Instant::now();
     let det = detect(snap, params)?;
+    Ok(finish(snap, params, det, id, time, previous, t))
+}
+
+/// A run from a detection: ids matched to `previous` and the report. `seconds` counts from
+/// `started`.
+pub fn finish(
+    snap: &Snapshot,
+    params: &RunParams,
+    det: Detection,
+    id: u32,
+    time: crate::model::Timestamp,
+    previous: Option<Previous<'_>>,
+    started: Instant,
+) -> (Run, Detection) {
+    let t = started;
     let (membership, ids, next) = assign_ids(
         snap,
         &det,
@@ -330,15 +413,16 @@ pub fn run(
         edges: det.projection.edges.len() as u64,
         communities: det.count as u32,
         next_community: next,
+        cluster: None,
     };
-    Ok((
+    (
         Run {
             info,
             communities,
             membership,
         },
         det,
-    ))
+    )
 }
 
 /// Communities smaller than this are left out of a comparison's lists (they are counted).

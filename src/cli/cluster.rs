@@ -9,10 +9,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
+use crate::algo::community::{self, Previous};
 use crate::algo::projection::{entity_edges, person_projection, ProjectionConfig};
 use crate::cluster::partition::read_node_map;
-use crate::cluster::{run, Algo, ClusterConfig, ClusterResult, ExportWriter, Params};
+use crate::cluster::{run, Algo, ClusterConfig, ClusterResult, ExportWriter, Manifest, Params};
 use crate::ingest::edgelist::read_edgelist;
+use crate::model::run::{Algo as RunAlgo, ClusterShape, GraphKind, RunInfo, RunParams};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 
@@ -120,8 +122,9 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
             ExportGraph::Entity => "entity",
         }
     };
+    let holders = (graph == "person").then_some(args.max_holders as u32);
     let m = w
-        .finish(graph)
+        .finish(graph, holders)
         .with_context(|| format!("finishing the export in {}", args.out.display()))?;
     eprintln!(
         "exported {} nodes, {} edges into {} partitions in {:.2} s{}",
@@ -172,6 +175,15 @@ pub struct ClusterArgs {
     /// Process 0 writes `node community` / `node score` lines here (node = entity reference).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Process 0 stores the result (wcc, lpa, leiden) as a community run in this store, as
+    /// `fraudnet communities` does, marked with the cluster's shape: the export must come from
+    /// this store (`export --edges --db`); nodes of other pooled stores are left out of the run.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Leiden: gather the community graph on process 0 once there are at most this many
+    /// communities (its memory: about 40 bytes per community pair).
+    #[arg(long, default_value_t = 1 << 18)]
+    pub gather_communities: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// PageRank iterations.
@@ -245,6 +257,7 @@ pub fn cluster(args: &ClusterArgs) -> anyhow::Result<()> {
         iterations: args.iterations,
         resolution: args.resolution,
         max_rounds: args.max_rounds,
+        gather_communities: args.gather_communities,
         ..Params::default()
     };
     // Process 0 writes the node map: check it before the whole cluster works for nothing.
@@ -252,11 +265,30 @@ pub fn cluster(args: &ClusterArgs) -> anyhow::Result<()> {
         .manifest
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let refs = if args.process == 0 && args.out.is_some() {
+    let first = args.process == 0;
+    let refs = if first && (args.out.is_some() || args.db.is_some()) {
         let m = crate::cluster::partition::read_manifest(&args.manifest)?;
-        Some(read_node_map(&dir, &m)?)
+        Some((read_node_map(&dir, &m)?, m))
     } else {
         None
+    };
+    let store = match (&args.db, first) {
+        (Some(db), true) => {
+            if algo == Algo::PageRank {
+                bail!("--db stores community runs: use it with --algo wcc, lpa or leiden");
+            }
+            let m = &refs.as_ref().expect("read above").1;
+            if !matches!(m.graph.as_str(), "person" | "entity") {
+                bail!(
+                    "--db: the export is of an edge list, not of a store (`fraudnet export --edges --db`)"
+                );
+            }
+            Some(
+                Store::open(db)
+                    .with_context(|| format!("opening the store at {}", db.display()))?,
+            )
+        }
+        _ => None,
     };
     let t = Instant::now();
     let Some(res) = run(&cfg, algo, &params).context("running on the cluster")? else {
@@ -264,9 +296,16 @@ pub fn cluster(args: &ClusterArgs) -> anyhow::Result<()> {
     };
     let total = t.elapsed().as_secs_f64();
     report(&res, total);
-    if let (Some(path), Some(refs)) = (&args.out, &refs) {
-        save_run(&res, refs, path).with_context(|| format!("writing {}", path.display()))?;
+    if let (Some(path), Some((refs, _))) = (&args.out, &refs) {
+        write_out(&res, refs, path).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
+    }
+    if let (Some(store), Some((refs, m))) = (&store, &refs) {
+        let run = save_run(store, &res, refs, m, args, total)?;
+        eprintln!(
+            "run {} written: {} communities, modularity {:.5} on the store's graph",
+            run.id, run.communities, run.modularity
+        );
     }
     if args.json {
         super::print_json(&summary(&res, total))?;
@@ -327,10 +366,90 @@ fn summary(res: &ClusterResult, total: f64) -> serde_json::Value {
     })
 }
 
+/// Stores a community result as a run of `store`, as `fraudnet communities` would have: the
+/// membership is matched to the store's graph by entity reference, ids follow the previous run,
+/// the report is computed on the store's snapshot, and the run is marked with the cluster's shape.
+fn save_run(
+    store: &Store,
+    res: &ClusterResult,
+    refs: &[String],
+    m: &Manifest,
+    args: &ClusterArgs,
+    cluster_seconds: f64,
+) -> anyhow::Result<RunInfo> {
+    let t = Instant::now();
+    let membership = res
+        .membership
+        .as_ref()
+        .context("the cluster returned no membership")?;
+    let params = RunParams {
+        algo: match res.algo {
+            Algo::Wcc => RunAlgo::Wcc,
+            Algo::Lpa => RunAlgo::Lpa,
+            _ => RunAlgo::Leiden,
+        },
+        resolution: res.params.resolution,
+        seed: res.params.seed,
+        graph: if m.graph == "entity" {
+            GraphKind::Entity
+        } else {
+            GraphKind::Person
+        },
+        max_holders: m.max_holders.unwrap_or(50),
+    };
+    let (snap, _) = Snapshot::build(store, 0).context("building the snapshot")?;
+    let by_ref: HashMap<&str, u32> = refs
+        .iter()
+        .map(String::as_str)
+        .zip(membership.iter().copied())
+        .collect();
+    let unseen = std::cell::Cell::new(0usize);
+    let det = community::adopt(&snap, &params, |v| {
+        let c = by_ref.get(snap.reference(v).as_str()).copied();
+        unseen.set(unseen.get() + usize::from(c.is_none()));
+        c
+    })
+    .context("matching the result to the store's graph")?;
+    let unseen = unseen.get();
+    if unseen > 0 {
+        eprintln!(
+            "warning: {unseen} nodes of the store's graph are not in the export (each left alone in the run); was it exported from this store with the same --max-holders?"
+        );
+    }
+    let latest = store.latest_run().context("reading the runs")?;
+    let prev = match &latest {
+        Some(r) => Some((
+            store.run_membership(r.id).context("reading the last run")?,
+            r.next_community,
+        )),
+        None => None,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (mut run, _) = community::finish(
+        &snap,
+        &params,
+        det,
+        latest.as_ref().map_or(1, |r| r.id + 1),
+        now,
+        prev.as_ref().map(|(membership, next_community)| Previous {
+            membership,
+            next_community: *next_community,
+        }),
+        t,
+    );
+    run.info.seconds += cluster_seconds;
+    run.info.cluster = Some(ClusterShape {
+        processes: res.processes as u32,
+        workers: args.workers as u32,
+    });
+    store.put_run(&run).context("writing the run")?;
+    Ok(run.info)
+}
+
 /// Writes the gathered result: `reference community` or `reference score` lines in node order.
-/// This is the one place a cluster result leaves the program, to be pointed at the store's run
-/// format (membership per node, algorithm, parameters, modularity) once it exists.
-fn save_run(res: &ClusterResult, refs: &[String], path: &Path) -> anyhow::Result<()> {
+fn write_out(res: &ClusterResult, refs: &[String], path: &Path) -> anyhow::Result<()> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
     if let Some(m) = &res.membership {
         for (r, c) in refs.iter().zip(m) {

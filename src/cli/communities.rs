@@ -166,6 +166,12 @@ pub fn run_on_store(store: &Store, params: &RunParams) -> Result<(Run, f64)> {
     Ok((run, snap_s))
 }
 
+/// `processes×workers` of a cluster run, empty for a run on one machine.
+fn shape(r: &RunInfo) -> String {
+    r.cluster
+        .map_or_else(String::new, |c| format!("{}×{}", c.processes, c.workers))
+}
+
 fn open_ro(db: &Path) -> Result<Store> {
     Store::open_read_only(db).with_context(|| format!("opening the store at {}", db.display()))
 }
@@ -202,6 +208,7 @@ fn list(store: &Store, f: FormatArg) -> Result<()> {
                 "entities",
                 "links",
                 "seconds",
+                "cluster",
             ])?;
             for r in &runs {
                 w.write_record([
@@ -216,6 +223,7 @@ fn list(store: &Store, f: FormatArg) -> Result<()> {
                     r.entities.to_string(),
                     r.links.to_string(),
                     format!("{:.2}", r.seconds),
+                    shape(r),
                 ])?;
             }
             w.flush()?;
@@ -228,7 +236,7 @@ fn list(store: &Store, f: FormatArg) -> Result<()> {
             }
             writeln!(
                 out,
-                "{:>4}  {:<19}  {:<8} {:<6} {:>5} {:>6}  {:>10} {:>11} {:>9} {:>7}",
+                "{:>4}  {:<19}  {:<8} {:<6} {:>5} {:>6}  {:>10} {:>11} {:>9} {:>7}  cluster",
                 "run",
                 "time (Beijing)",
                 "algo",
@@ -243,7 +251,7 @@ fn list(store: &Store, f: FormatArg) -> Result<()> {
             for r in &runs {
                 writeln!(
                     out,
-                    "{:>4}  {:<19}  {:<8} {:<6} {:>5} {:>6}  {:>10.4} {:>11} {:>9} {:>7.1}",
+                    "{:>4}  {:<19}  {:<8} {:<6} {:>5} {:>6}  {:>10.4} {:>11} {:>9} {:>7.1}  {}",
                     r.id,
                     BeijingTime(r.time).to_string(),
                     r.params.algo.as_str(),
@@ -253,7 +261,8 @@ fn list(store: &Store, f: FormatArg) -> Result<()> {
                     r.modularity,
                     r.communities,
                     r.entities,
-                    r.seconds
+                    r.seconds,
+                    shape(r)
                 )?;
             }
             Ok(())
@@ -435,9 +444,13 @@ fn print_table(store: &Store, info: &RunInfo, cs: &[CommunitySummary], limit: us
     let singletons = sizes.iter().filter(|&&s| s == 1).count();
     writeln!(
         out,
-        "run {}: {} on the {} graph (γ {}, seed {}), {} — {} nodes, {} edges, modularity {:.4}",
+        "run {}: {}{} on the {} graph (γ {}, seed {}), {} — {} nodes, {} edges, modularity {:.4}",
         info.id,
         info.params.algo.as_str(),
+        info.cluster.map_or_else(String::new, |c| format!(
+            " (cluster, {} processes × {} workers)",
+            c.processes, c.workers
+        )),
         info.params.graph.as_str(),
         info.params.resolution,
         info.params.seed,

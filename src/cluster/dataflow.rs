@@ -77,8 +77,11 @@ pub struct Params {
     pub resolution: f64,
     /// Label-propagation superstep cap.
     pub max_rounds: usize,
-    /// Leiden passes, per part and on the merged graph.
+    /// Leiden passes on the gathered community graph.
     pub passes: usize,
+    /// Leiden: the distributed local moving stops, and the community graph is gathered on worker 0
+    /// for the single-machine `algo::leiden`, once there are at most this many communities.
+    pub gather_communities: usize,
 }
 
 impl Default for Params {
@@ -90,6 +93,7 @@ impl Default for Params {
             resolution: 1.0,
             max_rounds: 200,
             passes: 2,
+            gather_communities: 1 << 18,
         }
     }
 }
@@ -286,15 +290,12 @@ impl<T: ExchangeData + Clone> Chan<T> {
 /// Record sizes on the wire (fixed-width encoding of the tuples).
 const VAL_BYTES: u64 = 16;
 const EDGE_BYTES: u64 = 16;
-const PART_BYTES: u64 = 20;
 
 struct Net {
     /// `(slot, value)` records: mirror pushes, all-reduces, gathers.
     vals: Chan<(u32, u64)>,
     /// `(u, v, weight)` records: setup and community aggregation.
     edges: Chan<(u32, u32, f32)>,
-    /// `(part, u, v, weight)` records: Leiden part gathering.
-    parts: Chan<(u32, u32, u32, f32)>,
     me: u32,
     peers: u32,
     steps: Vec<Step>,
@@ -307,7 +308,6 @@ impl Net {
         Net {
             vals: Chan::new(worker, per_process),
             edges: Chan::new(worker, per_process),
-            parts: Chan::new(worker, per_process),
             me: worker.index() as u32,
             peers: worker.peers() as u32,
             steps: Vec::new(),
@@ -317,12 +317,12 @@ impl Net {
     }
 
     fn totals(&self) -> [u64; 4] {
-        let (v, e, p) = (&self.vals.sent, &self.edges.sent, &self.parts.sent);
+        let (v, e) = (&self.vals.sent, &self.edges.sent);
         [
-            v[SELF] + e[SELF] + p[SELF],
-            v[PROCESS] + e[PROCESS] + p[PROCESS],
-            v[REMOTE] + e[REMOTE] + p[REMOTE],
-            v[REMOTE] * VAL_BYTES + e[REMOTE] * EDGE_BYTES + p[REMOTE] * PART_BYTES,
+            v[SELF] + e[SELF],
+            v[PROCESS] + e[PROCESS],
+            v[REMOTE] + e[REMOTE],
+            v[REMOTE] * VAL_BYTES + e[REMOTE] * EDGE_BYTES,
         ]
     }
 
@@ -521,6 +521,20 @@ fn load(
         return Err(err.map_or(ClusterError::Peer, ClusterError::from));
     }
     net.step("read", 0);
+    Ok(build_shard(worker, net, layout, fwd, "setup"))
+}
+
+/// Builds a worker's shard from its share `fwd` of the undirected edges (each edge once, its first
+/// end owned by this worker, no self-loops): exchanges the reverse direction, sums parallel edges,
+/// and subscribes to the owners of the neighbours held elsewhere. Collective.
+fn build_shard(
+    worker: &mut Worker,
+    net: &mut Net,
+    layout: Layout,
+    fwd: Vec<(u32, u32, f32)>,
+    phase: &'static str,
+) -> Shard {
+    let me = net.me;
     for &(u, v, w) in &fwd {
         net.edges.send(layout.owner(v), (v, u, w));
     }
@@ -589,8 +603,8 @@ fn load(
         .iter()
         .map(|r| ((r.1 >> 32) as u32, r.1 as u32))
         .collect();
-    net.step("setup", 0);
-    Ok(Shard {
+    net.step(phase, 0);
+    Shard {
         layout,
         owned,
         gid,
@@ -600,7 +614,7 @@ fn load(
         mirror_gid,
         sub_off,
         subs,
-    })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -648,10 +662,7 @@ fn worker_main(
         }
         Algo::Wcc => Some(wcc(worker, &mut net, &sh)),
         Algo::Lpa => Some(lpa(worker, &mut net, &sh, params)),
-        Algo::Leiden => {
-            let coarse = lpa(worker, &mut net, &sh, params);
-            Some(refine_parts(worker, &mut net, &sh, &coarse, params))
-        }
+        Algo::Leiden => Some(moving_levels(worker, &mut net, &sh, params)?),
     };
     if let Some(mut labels) = labels {
         let t_algo = t.elapsed().as_secs_f64();
@@ -892,87 +903,294 @@ fn lpa(worker: &mut Worker, net: &mut Net, sh: &Shard, params: &Params) -> Vec<u
     vals
 }
 
-/// Leiden refinement of the label-propagation parts: each part's induced subgraph goes to the
-/// worker owning the part's label and is refined there with `algo::leiden` at resolution
-/// `γ · m_part / m` (the global modularity restricted to the part, exact for a part without outside
-/// edges). Returns each owned node's refined community (the smallest node id in it).
-fn refine_parts(
+/// High bit of a record slot: the record carries a community size, not a strength.
+const SIZE: u32 = 1 << 31;
+/// Cap on the supersteps of one level of distributed local moving.
+const MOVE_ROUNDS: u64 = 64;
+/// A level of local moving stops after two supersteps in a row that move at most 1 / STALL of the
+/// level's nodes: the last supersteps move a few nodes at the price of a full scan each, and the
+/// Leiden run on the gathered graph picks up what they would find.
+const STALL: u64 = 1_000;
+/// Cap on the levels of distributed local moving before the gather.
+const MAX_LEVELS: u64 = 16;
+
+/// The distributed phase of Leiden: local moving on modularity gains, level by level, until the
+/// communities are few enough ([`Params::gather_communities`]) to gather their graph on worker 0,
+/// or a level no longer shrinks the graph by a fifth. Returns the community of every owned node of
+/// `sh` (named by a node id) in the value space. See ARCHITECTURE.md "Scale out".
+fn moving_levels(
     worker: &mut Worker,
     net: &mut Net,
     sh: &Shard,
-    coarse: &[u64],
     params: &Params,
-) -> Vec<u64> {
-    let mut labels = coarse.to_vec();
-    sh.push(net, worker, &mut labels, |_| true);
-    let local_m: f64 = sh.w.iter().map(|&w| f64::from(w)).sum::<f64>() / 2.0;
-    let m = net.sum_f64(worker, &[local_m])[0];
-    for i in 0..sh.owned {
-        let (g, c) = (sh.gid[i], labels[i] as u32);
-        net.parts.send(sh.layout.owner(c), (c, g, g, 0.0));
+) -> Result<Vec<u64>, ClusterError> {
+    if sh.layout.n >= SIZE {
+        return Err(ClusterError::Invalid(format!(
+            "Leiden on the cluster takes fewer than 2^31 nodes ({} here)",
+            sh.layout.n
+        )));
+    }
+    let strength: Vec<f64> = (0..sh.owned)
+        .map(|i| sh.w[sh.range(i)].iter().map(|&w| f64::from(w)).sum())
+        .collect();
+    let m = net.sum_f64(worker, &[strength.iter().sum::<f64>() / 2.0])[0];
+    let present = vec![true; sh.owned];
+    let (mut labels, mut count) = local_moving(worker, net, sh, &strength, &present, m, params, 0);
+    let mut top = labels[..sh.owned].to_vec();
+    let mut nodes = u64::from(sh.layout.n);
+    let mut level: Option<(Shard, Vec<f64>, Vec<bool>)> = None;
+    let mut depth = 1;
+    while count > params.gather_communities as u64 && count * 5 < nodes * 4 && depth < MAX_LEVELS {
+        let (s, st, pr) = level
+            .as_ref()
+            .map_or((sh, &strength, &present), |l| (&l.0, &l.1, &l.2));
+        let next = coarsen(worker, net, s, st, pr, &labels);
+        let (lab, c) = local_moving(worker, net, &next.0, &next.1, &next.2, m, params, depth);
+        // the community of each node's community
+        for (i, &c) in top.iter().enumerate() {
+            let c = c as u32;
+            net.vals.send(
+                sh.layout.owner(c),
+                (sh.layout.local(c), (u64::from(net.me) << 32) | i as u64),
+            );
+        }
+        for (slot, from) in net.vals.round(worker) {
+            net.vals
+                .send((from >> 32) as u32, (from as u32, lab[slot as usize]));
+        }
+        for (i, c) in net.vals.round(worker) {
+            top[i as usize] = c;
+        }
+        net.step("relabel", 0);
+        (labels, nodes, count, level) = (lab, count, c, Some(next));
+        depth += 1;
+    }
+    let mut out = vec![0u64; sh.space()];
+    out[..sh.owned].copy_from_slice(&top);
+    Ok(out)
+}
+
+/// One level of distributed local moving. `strength` is every owned node's weighted degree
+/// (self-loops twice), `present` whether the slot is a node of this level, `m` the total edge
+/// weight. A community is named by a node id (initially each node its own) and kept by the owner of
+/// that node: its total strength and size. Each superstep: nodes push their changed labels to
+/// their mirrors; every worker asks the owners for the totals of the communities its nodes see and
+/// gets them back; a seeded half of the nodes moves each to the neighbouring community of largest
+/// modularity gain `k_i,b − k_i,a − γ k_i (tot_b − tot_a + k_i) / 2m` against those totals (the
+/// other half waits, which with the rule that a singleton joins another singleton only if that
+/// one's name is smaller stops nodes swapping back and forth); the strength and size changes go to
+/// the communities' owners. Returns the labels (mirrors current) and the number of communities.
+#[allow(clippy::too_many_arguments)]
+fn local_moving(
+    worker: &mut Worker,
+    net: &mut Net,
+    sh: &Shard,
+    strength: &[f64],
+    present: &[bool],
+    m: f64,
+    params: &Params,
+    level: u64,
+) -> (Vec<u64>, u64) {
+    let lay = &sh.layout;
+    let gamma = params.resolution;
+    let salt = mix(params.seed ^ 0x6c6f_6361_6c5f_6d76 ^ (level << 40));
+    let mut vals = vec![0u64; sh.space()];
+    for (v, &g) in vals.iter_mut().zip(sh.gid.iter().chain(&sh.mirror_gid)) {
+        *v = u64::from(g);
+    }
+    let mut tot: Vec<f64> = strength.to_vec();
+    let mut size: Vec<i64> = present.iter().map(|&p| i64::from(p)).collect();
+    let nodes = net.sum_u64(worker, size.iter().sum::<i64>() as u64);
+    let mut changed = vec![false; sh.owned];
+    let mut need: rustc_hash::FxHashMap<u64, u32> = Default::default();
+    let mut names: Vec<u64> = Vec::new();
+    let mut slot_ix = vec![0u32; sh.space()];
+    let (mut ctot, mut csize): (Vec<f64>, Vec<i64>) = (Vec::new(), Vec::new());
+    let mut acc: Vec<(u32, f64)> = Vec::new();
+    let mut moves: Vec<(usize, u64, u64)> = Vec::new();
+    let two_m = 2.0 * m;
+    let mut quiet = 0;
+    for round in 0..MOVE_ROUNDS {
+        if round > 0 {
+            sh.push(net, worker, &mut vals, |i| changed[i]);
+        }
+        changed.iter_mut().for_each(|c| *c = false);
+        // the communities seen: of the nodes of this level and of the mirrors
+        need.clear();
+        names.clear();
+        for t in (0..sh.owned)
+            .filter(|&i| present[i])
+            .chain(sh.owned..sh.space())
+        {
+            let l = vals[t];
+            slot_ix[t] = *need.entry(l).or_insert_with(|| {
+                names.push(l);
+                names.len() as u32 - 1
+            });
+        }
+        ctot.clear();
+        ctot.resize(names.len(), 0.0);
+        csize.clear();
+        csize.resize(names.len(), 0);
+        for (k, &l) in names.iter().enumerate() {
+            let c = l as u32;
+            let (w, slot) = (lay.owner(c), lay.local(c));
+            if w == net.me {
+                (ctot[k], csize[k]) = (tot[slot as usize], size[slot as usize]);
+            } else {
+                net.vals
+                    .send(w, (slot, (u64::from(net.me) << 32) | k as u64));
+            }
+        }
+        for (slot, from) in net.vals.round(worker) {
+            let (w, k) = ((from >> 32) as u32, from as u32);
+            net.vals.send(w, (k, tot[slot as usize].to_bits()));
+            net.vals.send(w, (k | SIZE, size[slot as usize] as u64));
+        }
+        for (k, x) in net.vals.round(worker) {
+            if k & SIZE != 0 {
+                csize[(k & !SIZE) as usize] = x as i64;
+            } else {
+                ctot[k as usize] = f64::from_bits(x);
+            }
+        }
+        let phase = mix(salt ^ (round << 32));
+        for i in 0..sh.owned {
+            if !present[i] || strength[i] <= 0.0 || mix(phase ^ u64::from(sh.gid[i])) & 1 != 0 {
+                continue;
+            }
+            acc.clear();
+            for k in sh.range(i) {
+                acc.push((slot_ix[sh.tgt[k] as usize], f64::from(sh.w[k])));
+            }
+            acc.sort_unstable_by_key(|a| a.0);
+            let a = slot_ix[i];
+            let k_i = strength[i];
+            let k_ia: f64 = acc.iter().filter(|x| x.0 == a).map(|x| x.1).sum();
+            let tot_a = ctot[a as usize];
+            let alone = csize[a as usize] == 1;
+            let (mut best, mut best_gain, mut best_h) = (a, 0.0f64, 0u64);
+            let mut j = 0;
+            while j < acc.len() {
+                let b = acc[j].0;
+                let mut k_ib = 0.0;
+                while j < acc.len() && acc[j].0 == b {
+                    k_ib += acc[j].1;
+                    j += 1;
+                }
+                if b == a
+                    || (alone && csize[b as usize] == 1 && names[b as usize] > names[a as usize])
+                {
+                    continue;
+                }
+                let gain = k_ib - k_ia - gamma * k_i * (ctot[b as usize] - tot_a + k_i) / two_m;
+                if gain > best_gain {
+                    (best, best_gain, best_h) = (b, gain, mix(salt ^ names[b as usize]));
+                } else if gain == best_gain && best != a {
+                    let h = mix(salt ^ names[b as usize]);
+                    if h > best_h {
+                        (best, best_h) = (b, h);
+                    }
+                }
+            }
+            if best != a {
+                moves.push((i, names[a as usize], names[best as usize]));
+            }
+        }
+        for &(i, from, to) in &moves {
+            vals[i] = to;
+            changed[i] = true;
+            for (c, sign) in [(from as u32, -1.0), (to as u32, 1.0)] {
+                let (w, slot) = (lay.owner(c), lay.local(c));
+                net.vals.send(w, (slot, (sign * strength[i]).to_bits()));
+                net.vals.send(w, (slot | SIZE, sign as i64 as u64));
+            }
+        }
+        let mut deltas = net.vals.round(worker);
+        // a fixed order of the additions, whatever the order of arrival
+        deltas.sort_unstable();
+        for (slot, x) in deltas {
+            if slot & SIZE != 0 {
+                size[(slot & !SIZE) as usize] += x as i64;
+            } else {
+                tot[slot as usize] += f64::from_bits(x);
+            }
+        }
+        let total = net.sum_u64(worker, moves.len() as u64);
+        moves.clear();
+        net.step("local moving", total);
+        quiet = if total <= nodes / STALL { quiet + 1 } else { 0 };
+        if quiet >= 2 {
+            break;
+        }
+    }
+    sh.push(net, worker, &mut vals, |i| changed[i]);
+    let count = net.sum_u64(worker, size.iter().filter(|&&s| s > 0).count() as u64);
+    (vals, count)
+}
+
+/// The graph of the communities of `labels` (mirrors current), distributed as the nodes are:
+/// community `c` (a node id) becomes node `c`, owned by the owner of node `c`, its strength the sum
+/// of its members'. Returns the shard, the strengths and which slots are communities.
+fn coarsen(
+    worker: &mut Worker,
+    net: &mut Net,
+    sh: &Shard,
+    strength: &[f64],
+    present: &[bool],
+    labels: &[u64],
+) -> (Shard, Vec<f64>, Vec<bool>) {
+    let lay = &sh.layout;
+    let mut own: Vec<(u32, f64)> = (0..sh.owned)
+        .filter(|&i| present[i])
+        .map(|i| (labels[i] as u32, strength[i]))
+        .collect();
+    own.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(x.1.total_cmp(&y.1)));
+    let mut j = 0;
+    while j < own.len() {
+        let c = own[j].0;
+        let mut s = 0.0;
+        while j < own.len() && own[j].0 == c {
+            s += own[j].1;
+            j += 1;
+        }
+        net.vals.send(lay.owner(c), (lay.local(c), s.to_bits()));
+    }
+    drop(own);
+    let mut got = net.vals.round(worker);
+    got.sort_unstable();
+    let mut st = vec![0f64; sh.owned];
+    let mut pr = vec![false; sh.owned];
+    for (slot, x) in got {
+        st[slot as usize] += f64::from_bits(x);
+        pr[slot as usize] = true;
+    }
+    let mut pairs: Vec<(u32, u32, f32)> = Vec::new();
+    for i in (0..sh.owned).filter(|&i| present[i]) {
+        let (g, a) = (sh.gid[i], labels[i] as u32);
         for k in sh.range(i) {
             let t = sh.tgt[k];
-            let h = sh.gid_of(t);
-            if g < h && labels[t as usize] == labels[i] {
-                net.parts.send(sh.layout.owner(c), (c, g, h, sh.w[k]));
+            let b = labels[t as usize] as u32;
+            if g < sh.gid_of(t) && a != b {
+                pairs.push((a.min(b), a.max(b), sh.w[k]));
             }
         }
     }
-    let mut got = net.parts.round(worker);
-    net.step("gather parts", 0);
-    got.par_sort_unstable_by_key(|r| (r.0, r.1, r.2));
-    let mut replies: Vec<(u32, u32)> = Vec::new();
-    let mut start = 0;
-    while start < got.len() {
-        let part = got[start].0;
-        let mut end = start;
-        while end < got.len() && got[end].0 == part {
-            end += 1;
+    pairs.par_sort_unstable_by_key(|p| (p.0, p.1));
+    let mut j = 0;
+    while j < pairs.len() {
+        let (a, b) = (pairs[j].0, pairs[j].1);
+        let mut s = 0f64;
+        while j < pairs.len() && (pairs[j].0, pairs[j].1) == (a, b) {
+            s += f64::from(pairs[j].2);
+            j += 1;
         }
-        let recs = &got[start..end];
-        let nodes: Vec<u32> = recs.iter().filter(|r| r.1 == r.2).map(|r| r.1).collect();
-        let ix = |v: u32| nodes.binary_search(&v).unwrap_or(0) as u32;
-        let edges: Vec<(u32, u32, f32)> = recs
-            .iter()
-            .filter(|r| r.1 != r.2)
-            .map(|r| (ix(r.1), ix(r.2), r.3))
-            .collect();
-        let sub: Vec<u32> = match Graph::from_edges(nodes.len(), &edges) {
-            Ok(g) if nodes.len() > 2 && g.total_weight() > 0.0 && m > 0.0 => {
-                leiden(
-                    &g,
-                    &LeidenConfig {
-                        quality: Quality::Modularity,
-                        resolution: params.resolution * g.total_weight() / m,
-                        seed: params.seed ^ u64::from(part),
-                        iterations: params.passes,
-                        max_levels: 64,
-                    },
-                )
-                .membership
-            }
-            _ => vec![0; nodes.len()],
-        };
-        let mut first = vec![u32::MAX; sub.len()];
-        for (k, &c) in sub.iter().enumerate() {
-            first[c as usize] = first[c as usize].min(nodes[k]);
-        }
-        for (k, &c) in sub.iter().enumerate() {
-            replies.push((nodes[k], first[c as usize]));
-        }
-        start = end;
+        net.edges.send(lay.owner(a), (a, b, s as f32));
     }
-    drop(got);
-    for (v, c) in replies {
-        net.vals
-            .send(sh.layout.owner(v), (sh.layout.local(v), u64::from(c)));
-    }
-    let mut refined = vec![0u64; sh.space()];
-    for (i, c) in net.vals.round(worker) {
-        refined[i as usize] = c;
-    }
-    net.step("refine parts", 0);
-    refined
+    drop(pairs);
+    let fwd = net.edges.round(worker);
+    let next = build_shard(worker, net, lay.clone(), fwd, "coarsen");
+    (next, st, pr)
 }
 
 /// The graph of communities (labels are node ids; mirrors must hold current labels): every worker

@@ -93,6 +93,9 @@ pub struct Manifest {
     pub version: u32,
     /// `person`, `entity` or `edgelist`.
     pub graph: String,
+    /// Person graph: the `--max-holders` it was projected with (absent in older exports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_holders: Option<u32>,
     pub nodes: u64,
     pub edges: u64,
     pub record: String,
@@ -243,11 +246,12 @@ impl ExportWriter {
         Ok(())
     }
 
-    /// Completes the headers, writes `manifest.json` and returns the manifest.
+    /// Completes the headers, writes `manifest.json` (with the graph kind and, for the person
+    /// graph, its `max_holders`) and returns the manifest.
     ///
     /// # Errors
     /// I/O.
-    pub fn finish(self, graph: &str) -> Result<Manifest, PartitionError> {
+    pub fn finish(self, graph: &str, max_holders: Option<u32>) -> Result<Manifest, PartitionError> {
         let partitions = self.parts.len() as u32;
         let mut entries = Vec::with_capacity(self.parts.len());
         for (p, part) in self.parts.into_iter().enumerate() {
@@ -280,6 +284,7 @@ impl ExportWriter {
             format: FORMAT.into(),
             version: VERSION,
             graph: graph.into(),
+            max_holders,
             nodes: self.node_count,
             edges: entries.iter().map(|e| e.edges).sum(),
             record: "u32 source, u32 target, f32 weight; little-endian; 12 bytes".into(),
@@ -487,7 +492,7 @@ mod tests {
         ] {
             w.add_edge(u, v, x).unwrap();
         }
-        w.finish("person").unwrap()
+        w.finish("person", Some(50)).unwrap()
     }
 
     #[test]

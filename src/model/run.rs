@@ -102,6 +102,16 @@ pub struct RunInfo {
     pub communities: u32,
     /// The smallest community id never used by this run or any before it.
     pub next_community: u32,
+    /// `None` for a run on one machine (`fraudnet communities`); the shape of the cluster for a
+    /// `fraudnet cluster` run.
+    pub cluster: Option<ClusterShape>,
+}
+
+/// The processes and worker threads per process a cluster run ran on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClusterShape {
+    pub processes: u32,
+    pub workers: u32,
 }
 
 /// Why a person is listed among a community's key people.

@@ -33,6 +33,7 @@ pub fn info_json(r: &RunInfo) -> Value {
         "nodes": r.nodes,
         "edges": r.edges,
         "community_count": r.communities,
+        "cluster": r.cluster.map(|c| json!({"processes": c.processes, "workers": c.workers})),
     })
 }
 

@@ -11,8 +11,8 @@
 use super::codec::{Dec, Enc};
 use super::{Batch, CorruptionError, Store, StoreError};
 use crate::model::run::{
-    Algo, CommunityLink, CommunitySummary, GraphKind, KeyPerson, KeyRole, MemberEntry, Membership,
-    Run, RunInfo, RunParams,
+    Algo, ClusterShape, CommunityLink, CommunitySummary, GraphKind, KeyPerson, KeyRole,
+    MemberEntry, Membership, Run, RunInfo, RunParams,
 };
 use crate::model::EntityId;
 
@@ -24,8 +24,9 @@ fn key(id: u32) -> String {
     format!("{id:010}")
 }
 
+/// Version 2 appends the cluster shape (processes, workers; 0, 0 for one machine) to version 1.
 fn encode_info(r: &RunInfo) -> Vec<u8> {
-    let mut e = Enc::with_tag(1);
+    let mut e = Enc::with_tag(2);
     e.u32(r.id)
         .u8(r.params.algo as u8)
         .f64(r.params.resolution)
@@ -42,11 +43,17 @@ fn encode_info(r: &RunInfo) -> Vec<u8> {
         .u64(r.edges)
         .u32(r.communities)
         .u32(r.next_community);
+    let c = r.cluster.unwrap_or(ClusterShape {
+        processes: 0,
+        workers: 0,
+    });
+    e.u32(c.processes).u32(c.workers);
     e.finish()
 }
 
 fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
-    let mut d = Dec::tag(b, "run", 1)?;
+    let version = if b.first() == Some(&1) { 1 } else { 2 };
+    let mut d = Dec::tag(b, "run", version)?;
     let id = d.u32()?;
     let algo = d.u8()?;
     let algo = Algo::from_code(algo)
@@ -56,7 +63,7 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
     let graph = d.u8()?;
     let graph = GraphKind::from_code(graph)
         .ok_or_else(|| CorruptionError::new("run", format!("graph {graph}")))?;
-    let info = RunInfo {
+    let mut info = RunInfo {
         id,
         params: RunParams {
             algo,
@@ -75,7 +82,12 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
         edges: d.u64()?,
         communities: d.u32()?,
         next_community: d.u32()?,
+        cluster: None,
     };
+    if version == 2 {
+        let (processes, workers) = (d.u32()?, d.u32()?);
+        info.cluster = (processes > 0).then_some(ClusterShape { processes, workers });
+    }
     d.end()?;
     Ok(info)
 }
@@ -301,6 +313,10 @@ mod tests {
                 edges: 5,
                 communities: 2,
                 next_community: 3,
+                cluster: (id % 2 == 0).then_some(ClusterShape {
+                    processes: 2,
+                    workers: 4,
+                }),
             },
             communities: vec![CommunitySummary {
                 id: 1,

@@ -14,6 +14,7 @@ use fraudnet::algo::lpa::{label_propagation, LabelPropagationConfig};
 use fraudnet::algo::pagerank::{pagerank, PageRankConfig};
 use fraudnet::algo::projection::{person_projection, ProjectionConfig};
 use fraudnet::algo::quality::modularity;
+use fraudnet::model::run::{Algo, ClusterShape};
 use fraudnet::snapshot::Snapshot;
 use fraudnet::store::Store;
 
@@ -43,8 +44,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `algo` on 2 processes × 2 workers; returns the `reference value` lines of process 0.
-fn cluster(dir: &Dir, manifest: &Path, algo: &str) -> Vec<(String, String)> {
+/// Runs `algo` on 2 processes × 2 workers (process 0 also storing the run in `db` if given);
+/// returns the `reference value` lines of process 0.
+fn cluster(dir: &Dir, manifest: &Path, algo: &str, db: Option<&Path>) -> Vec<(String, String)> {
     let hosts = dir.join(&format!("hosts-{algo}"));
     std::fs::write(
         &hosts,
@@ -65,6 +67,9 @@ fn cluster(dir: &Dir, manifest: &Path, algo: &str) -> Vec<(String, String)> {
             .stderr(Stdio::piped());
         if p == 0 {
             cmd.arg("--out").arg(&out);
+            if let Some(db) = db {
+                cmd.arg("--db").arg(db);
+            }
         }
         procs
             .0
@@ -121,6 +126,7 @@ fn two_processes_two_workers_match_one_machine() {
     let proj = person_projection(&snap, &ProjectionConfig { max_holders: 50 });
     let refs: Vec<String> = proj.nodes.iter().map(|&v| snap.reference(v)).collect();
     let g = Graph::from_edges(proj.nodes.len(), &proj.edges).unwrap();
+    drop((snap, store));
     eprintln!(
         "person graph: {} nodes, {} edges",
         g.node_count(),
@@ -136,12 +142,12 @@ fn two_processes_two_workers_match_one_machine() {
         lines.iter().map(|l| l.1.parse().unwrap()).collect()
     };
 
-    let wcc = membership(&cluster(&dir, &manifest, "wcc"));
+    let wcc = membership(&cluster(&dir, &manifest, "wcc", None));
     let single = connected_components(g.csr());
     assert!(single.count > 1, "the case has more than one component");
     assert_eq!(wcc, single.membership, "components are exactly the same");
 
-    let pr = cluster(&dir, &manifest, "pagerank");
+    let pr = cluster(&dir, &manifest, "pagerank", None);
     check_refs(&pr);
     let single = pagerank(
         &g.to_digraph(),
@@ -159,7 +165,7 @@ fn two_processes_two_workers_match_one_machine() {
     eprintln!("pagerank: largest difference {worst:e}");
     assert!(worst < 1e-6, "{worst}");
 
-    let lpa = membership(&cluster(&dir, &manifest, "lpa"));
+    let lpa = membership(&cluster(&dir, &manifest, "lpa", None));
     let single = label_propagation(
         &g,
         &LabelPropagationConfig {
@@ -175,7 +181,7 @@ fn two_processes_two_workers_match_one_machine() {
     eprintln!("label propagation: modularity {q:.4} on the cluster, {q1:.4} on one machine");
     assert!((q - q1).abs() < 0.01 || q > q1, "{q} vs {q1}");
 
-    let ld = membership(&cluster(&dir, &manifest, "leiden"));
+    let ld = membership(&cluster(&dir, &manifest, "leiden", Some(&db)));
     let single = leiden(
         &g,
         &LeidenConfig {
@@ -191,9 +197,39 @@ fn two_processes_two_workers_match_one_machine() {
         modularity(&g, &single.membership, 1.0).unwrap(),
     );
     eprintln!("leiden: modularity {q:.4} on the cluster, {q1:.4} on one machine");
-    // The acceptance asks for 0.01. The distributed variant reaches it on the planted 1M graph
-    // (0.8022 against 0.8022) but not yet on this person graph, where label propagation's parts
-    // are poor (0.49) and nodes cannot leave them (measured: 0.7808 against 0.8314, seed 1); the
-    // bound guards today's level while the gap is closed (see ARCHITECTURE.md "Scale out").
-    assert!(q > q1 - 0.06, "{q} vs {q1}");
+    assert!((q - q1).abs() < 0.01 || q > q1, "{q} vs {q1}");
+
+    // process 0 stored the Leiden result as a community run marked with the cluster's shape
+    let store = Store::open_read_only(&db).unwrap();
+    let run = store.latest_run().unwrap().expect("the cluster's run");
+    assert_eq!(
+        run.cluster,
+        Some(ClusterShape {
+            processes: 2,
+            workers: 2
+        })
+    );
+    assert_eq!(run.params.algo, Algo::Leiden);
+    assert_eq!(run.nodes, refs.len() as u64);
+    assert!(
+        (run.modularity - q).abs() < 1e-6,
+        "{} vs {q}",
+        run.modularity
+    );
+    let members = store.run_membership(run.id).unwrap();
+    assert!(members.entries.iter().filter(|e| e.member).count() == refs.len());
+    drop(store);
+    let list = dir.ok(&["communities", "--db", db.to_str().unwrap(), "--list"]);
+    assert!(list.contains("2×2"), "{list}");
+    let report = dir.ok(&[
+        "communities",
+        "--db",
+        db.to_str().unwrap(),
+        "--report",
+        "latest",
+        "--json",
+        "--no-members",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(v["cluster"]["processes"], 2, "{v}");
 }
