@@ -29,6 +29,8 @@ pub struct Graph {
     self_loops: Vec<f64>,
     strength: Vec<f64>,
     total_weight: f64,
+    /// Every slot weight is 1 (inner loops then skip reading the weights).
+    unit_weights: bool,
 }
 
 /// Sum of `f(i)` over `0..n` in a fixed association order (fixed chunks, then in order), so the
@@ -179,12 +181,14 @@ impl Graph {
             })
             .collect();
         let total_weight = det_sum(n, |v| strength[v]) / 2.0;
+        let unit_weights = weights.par_iter().all(|&w| w == 1.0);
         Graph {
             csr,
             weights,
             self_loops,
             strength,
             total_weight,
+            unit_weights,
         }
     }
 
@@ -219,6 +223,18 @@ impl Graph {
     #[inline]
     pub fn neighbor_weights(&self, v: u32) -> &[f32] {
         &self.weights[self.csr.range(v)]
+    }
+
+    /// Weights of the CSR slots `r` (a row's range, as [`Csr::range`] gives it).
+    #[inline]
+    pub(crate) fn slot_weights(&self, r: std::ops::Range<usize>) -> &[f32] {
+        &self.weights[r]
+    }
+
+    /// Whether every edge (self-loops aside) has weight 1.
+    #[inline]
+    pub fn has_unit_weights(&self) -> bool {
+        self.unit_weights
     }
 
     /// Weighted degree: row weights plus twice the self-loop weight.
@@ -315,6 +331,7 @@ mod tests {
         assert_eq!(g.strength(2), 1.5 + 8.0);
         assert_eq!(g.total_weight(), 3.0 + 1.5 + 4.0);
         assert_eq!(g.edge_count(), 3);
+        assert!(!g.has_unit_weights());
         let sum: f64 = g.strengths().iter().sum();
         assert_eq!(sum, 2.0 * g.total_weight());
     }
@@ -341,6 +358,7 @@ mod tests {
         let g = Graph::from_edges(0, &[]).unwrap();
         assert_eq!(g.node_count(), 0);
         let g = Graph::from_edges(4, &[(0, 1, 1.0)]).unwrap();
+        assert!(g.has_unit_weights());
         assert_eq!(g.neighbors(3), &[] as &[u32]);
         assert_eq!(g.strength(3), 0.0);
     }

@@ -15,6 +15,8 @@
 //!   neighbours for the next round; rounds continue until no node is active, a round moves at most
 //!   n / 10,000 nodes, or 32 rounds have run. Proposals are pure
 //!   functions of the state, so the result depends on the seed but not on the number of threads.
+//!   Proposals read the rows of 32 nodes at a time in one pass (`scratch::Gather`: the misses of a
+//!   group overlap); aggregation reads a community's members the same way.
 //! * **Refinement** (Leiden) starts each community again from singletons and merges, greedily, only
 //!   well-connected singletons into well-connected sub-communities of the same community, so every
 //!   final community is connected (Traag, Waltman & van Eck 2019). Communities are refined in
@@ -28,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use rayon::prelude::*;
 
 use super::graph::{split_rows, Graph};
-use super::scratch::{relabel_dense, rng, visit_order, Acc, Pool};
+use super::scratch::{relabel_dense, rng, visit_order, Acc, Gather, Pool, GROUP};
 use crate::snapshot::csr::Csr;
 
 /// Nodes whose moves are proposed against one frozen state. Smaller is closer to sequential local
@@ -256,46 +258,58 @@ struct Proposal {
     w_own: f64,
 }
 
-/// The best community for `v` given the state, or its current one.
+/// The best community of every node of `vs` (a group of at most [`GROUP`]) given the state, or its
+/// current one, into `out`.
 #[inline]
-fn best_move(
+#[allow(clippy::too_many_arguments)]
+fn best_moves(
     g: &Graph,
     nw: &[f64],
     scale: f64,
     comm: &[u32],
     tot: &[f64],
-    v: u32,
-    acc: &mut Acc,
-) -> Proposal {
-    let cv = comm[v as usize];
-    // Gather first: independent loads overlap, instead of a chain of dependent misses.
-    let mut buf = std::mem::take(&mut acc.buf);
-    buf.clear();
-    buf.extend(g.neighbors(v).iter().map(|&u| comm[u as usize]));
-    for (&c, &w) in buf.iter().zip(g.neighbor_weights(v)) {
-        acc.add(c, f64::from(w));
-    }
-    acc.buf = buf;
-    let k = nw[v as usize] * scale;
-    let w_own = acc.get(cv);
-    let mut best = Proposal {
-        target: cv,
-        w_target: w_own,
-        w_own,
-    };
-    let mut best_gain = w_own - k * (tot[cv as usize] - nw[v as usize]);
-    for &(c, w) in &acc.items {
-        if c != cv {
-            let gain = w - k * tot[c as usize];
-            if gain > best_gain {
-                best_gain = gain;
-                best.target = c;
-                best.w_target = w;
+    vs: &[u32],
+    out: &mut [Proposal],
+    s: &mut Gather,
+) {
+    s.rows(g.csr(), vs, |u| comm[u as usize]);
+    let unit = g.has_unit_weights();
+    let mut at = 0usize;
+    for ((&v, o), &(a, b)) in vs.iter().zip(out.iter_mut()).zip(&s.ranges) {
+        let cs = &s.keys[at..at + (b - a)];
+        at += b - a;
+        let acc = &mut s.acc;
+        if unit {
+            for &c in cs {
+                acc.add(c, 1.0);
+            }
+        } else {
+            for (&c, &w) in cs.iter().zip(g.slot_weights(a..b)) {
+                acc.add(c, f64::from(w));
             }
         }
+        let cv = comm[v as usize];
+        let k = nw[v as usize] * scale;
+        let w_own = acc.get(cv);
+        let mut best = Proposal {
+            target: cv,
+            w_target: w_own,
+            w_own,
+        };
+        let mut best_gain = w_own - k * (tot[cv as usize] - nw[v as usize]);
+        for &(c, w) in &acc.items {
+            if c != cv {
+                let gain = w - k * tot[c as usize];
+                if gain > best_gain {
+                    best_gain = gain;
+                    best.target = c;
+                    best.w_target = w;
+                }
+            }
+        }
+        acc.clear();
+        *o = best;
     }
-    acc.clear();
-    best
 }
 
 /// Batched parallel local moving (see the module doc). Returns the number of moves applied.
@@ -316,7 +330,7 @@ fn move_nodes(
         tot[comm[v] as usize] += nw[v];
         size[comm[v] as usize] += 1;
     }
-    let pool = Pool::new(Acc::new);
+    let pool = Pool::new(Gather::default);
     let active: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(true)).collect();
     let mut moved: Vec<u32> = Vec::new();
     let mut queue: Vec<u32> = order.to_vec();
@@ -332,25 +346,22 @@ fn move_nodes(
         }
         for batch in queue.chunks(batch_len) {
             let props = &mut proposals[..batch.len()];
-            if batch.len() < TASK {
-                pool.with(|acc| {
-                    for (o, &v) in props.iter_mut().zip(batch) {
-                        *o = best_move(g, nw, scale, comm, &tot, v, acc);
+            let comm_r: &[u32] = comm;
+            let tot_r: &[f64] = &tot;
+            let task = |vs: &[u32], out: &mut [Proposal]| {
+                pool.with(|s| {
+                    for (gv, go) in vs.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
+                        best_moves(g, nw, scale, comm_r, tot_r, gv, go, s);
                     }
                 });
+            };
+            if batch.len() < TASK {
+                task(batch, props);
             } else {
-                let comm_r: &[u32] = comm;
-                let tot_r: &[f64] = &tot;
                 batch
                     .par_chunks(TASK)
                     .zip(props.par_chunks_mut(TASK))
-                    .for_each(|(vs, out)| {
-                        pool.with(|acc| {
-                            for (o, &v) in out.iter_mut().zip(vs) {
-                                *o = best_move(g, nw, scale, comm_r, tot_r, v, acc);
-                            }
-                        });
-                    });
+                    .for_each(|(vs, out)| task(vs, out));
             }
             for (&v, p) in batch.iter().zip(props.iter()) {
                 let cv = comm[v as usize];
@@ -552,7 +563,7 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
     let n = g.node_count();
     let ident: Vec<u32> = (0..n as u32).collect();
     let (off, members) = group(basis, k, &ident);
-    let pool = Pool::new(Acc::new);
+    let pool = Pool::new(Gather::default);
     const CHUNK: usize = 1024;
     struct Part {
         lens: Vec<usize>,
@@ -563,7 +574,7 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
     let parts: Vec<Part> = (0..k.div_ceil(CHUNK))
         .into_par_iter()
         .map(|ch| {
-            pool.with(|acc| {
+            pool.with(|s| {
                 let lo = ch * CHUNK;
                 let hi = ((ch + 1) * CHUNK).min(k);
                 // Upper bound of the chunk's slots: no reallocation while filling.
@@ -580,20 +591,25 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
                 for a in lo..hi {
                     let mut lp = 0.0;
                     let mut internal = 0.0;
-                    for &v in &members[off[a]..off[a + 1]] {
-                        lp += g.self_loop(v);
-                        let mut buf = std::mem::take(&mut acc.buf);
-                        buf.clear();
-                        buf.extend(g.neighbors(v).iter().map(|&u| basis[u as usize]));
-                        for (&b, &w) in buf.iter().zip(g.neighbor_weights(v)) {
-                            if b as usize == a {
-                                internal += f64::from(w);
-                            } else {
-                                acc.add(b, f64::from(w));
+                    for vs in members[off[a]..off[a + 1]].chunks(GROUP) {
+                        for &v in vs {
+                            lp += g.self_loop(v);
+                        }
+                        s.rows(g.csr(), vs, |u| basis[u as usize]);
+                        let mut at = 0usize;
+                        for &(x, y) in &s.ranges {
+                            let bs = &s.keys[at..at + (y - x)];
+                            at += y - x;
+                            for (&b, &w) in bs.iter().zip(g.slot_weights(x..y)) {
+                                if b as usize == a {
+                                    internal += f64::from(w);
+                                } else {
+                                    s.acc.add(b, f64::from(w));
+                                }
                             }
                         }
-                        acc.buf = buf;
                     }
+                    let acc = &mut s.acc;
                     acc.items.sort_unstable_by_key(|x| x.0);
                     p.lens.push(acc.items.len());
                     for &(b, w) in &acc.items {

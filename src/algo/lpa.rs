@@ -6,7 +6,8 @@
 //! runs of consecutive ids (Leiden's cache-friendly order) let one label sweep along ids that are
 //! correlated with structure, and on the 100k-person projection cut modularity from 0.48 to 0.27. Ties keep the current label if it is
 //! among the best, otherwise go to the label with the highest seeded hash, so no label floods the graph
-//! by being the smallest. Only nodes with a changed neighbour are revisited.
+//! by being the smallest. Only nodes with a changed neighbour are revisited. Each worker reads the rows
+//! of 32 nodes at a time in one pass (`scratch::Gather`), so their cache misses overlap.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
@@ -14,7 +15,7 @@ use rayon::prelude::*;
 
 use super::graph::Graph;
 use super::leiden::Partition;
-use super::scratch::{mix, permutation, relabel_dense, rng, Acc, Pool};
+use super::scratch::{mix, permutation, relabel_dense, rng, Acc, Gather, Pool, GROUP};
 
 const BATCH: usize = 16_384;
 const TASK: usize = 512;
@@ -44,7 +45,7 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
     let active: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(true)).collect();
     let mut moved: Vec<u32> = Vec::new();
     let mut queue = order.clone();
-    let pool = Pool::new(Acc::new);
+    let pool = Pool::new(Gather::default);
     let batch_len = (n / 64).clamp(1, BATCH);
     let mut props = vec![0u32; batch_len];
     let mut rounds = 0usize;
@@ -63,9 +64,9 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
                     .par_chunks(TASK)
                     .zip(out.par_chunks_mut(TASK))
                     .for_each(|(vs, os)| {
-                        pool.with(|acc| {
-                            for (o, &v) in os.iter_mut().zip(vs) {
-                                *o = best_label(g, lab, v, salt, acc);
+                        pool.with(|s| {
+                            for (gv, go) in vs.chunks(GROUP).zip(os.chunks_mut(GROUP)) {
+                                best_labels(g, lab, gv, go, salt, s);
                             }
                         });
                     });
@@ -107,12 +108,32 @@ pub fn label_propagation(g: &Graph, cfg: &LabelPropagationConfig) -> Partition {
     }
 }
 
+/// The best label of every node of `vs` (a group of at most [`GROUP`]), into `out`.
 #[inline]
-fn best_label(g: &Graph, label: &[u32], v: u32, salt: u64, acc: &mut Acc) -> u32 {
-    let cur = label[v as usize];
-    for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
-        acc.add(label[u as usize], f64::from(w));
+fn best_labels(g: &Graph, label: &[u32], vs: &[u32], out: &mut [u32], salt: u64, s: &mut Gather) {
+    s.rows(g.csr(), vs, |u| label[u as usize]);
+    let unit = g.has_unit_weights();
+    let mut at = 0usize;
+    for ((&v, o), &(a, b)) in vs.iter().zip(out.iter_mut()).zip(&s.ranges) {
+        let labs = &s.keys[at..at + (b - a)];
+        at += b - a;
+        if unit {
+            for &l in labs {
+                s.acc.add(l, 1.0);
+            }
+        } else {
+            for (&l, &w) in labs.iter().zip(g.slot_weights(a..b)) {
+                s.acc.add(l, f64::from(w));
+            }
+        }
+        *o = choose(&s.acc, label[v as usize], salt);
+        s.acc.clear();
     }
+}
+
+/// The label of largest weight in `acc`; ties keep `cur`, else go to the highest seeded hash.
+#[inline]
+fn choose(acc: &Acc, cur: u32, salt: u64) -> u32 {
     let mut best = cur;
     let mut best_w = acc.get(cur);
     let mut best_h = 0u64;
@@ -133,7 +154,6 @@ fn best_label(g: &Graph, label: &[u32], v: u32, salt: u64, acc: &mut Acc) -> u32
             }
         }
     }
-    acc.clear();
     best
 }
 

@@ -11,6 +11,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::snapshot::csr::Csr;
+
 const NONE: u32 = u32::MAX;
 
 /// A sparse accumulator: a small open-addressing table (sized to the keys touched, so it stays in
@@ -26,8 +28,6 @@ pub(crate) struct Acc {
     used: Vec<u32>,
     shift: u32,
     pub(crate) items: Vec<(u32, f64)>,
-    /// Free scratch for callers (e.g. gathered neighbour labels).
-    pub(crate) buf: Vec<u32>,
 }
 
 impl Default for Acc {
@@ -46,7 +46,6 @@ impl Acc {
             used: Vec::new(),
             shift: 32 - MIN_BITS,
             items: Vec::new(),
-            buf: Vec::new(),
         }
     }
 
@@ -123,6 +122,38 @@ impl Acc {
         }
         self.used.clear();
         self.items.clear();
+    }
+}
+
+/// Nodes whose rows [`Gather::rows`] reads in one pass.
+pub(crate) const GROUP: usize = 32;
+
+/// Per-worker scratch of the sweeps that score every node of a batch against its neighbours'
+/// labels: an accumulator, plus the rows of a group of nodes gathered in one pass.
+#[derive(Debug, Default)]
+pub(crate) struct Gather {
+    pub(crate) acc: Acc,
+    /// CSR range of each node of the group.
+    pub(crate) ranges: Vec<(usize, usize)>,
+    /// `key(u)` of every neighbour `u`, row after row.
+    pub(crate) keys: Vec<u32>,
+}
+
+impl Gather {
+    /// Reads the rows of `vs` (at most [`GROUP`] nodes) and maps every neighbour through `key`, in
+    /// two flat loops of independent loads, so the cache misses of a whole group overlap instead of
+    /// queueing one row at a time (the sweeps visit nodes in random order: each row is a miss).
+    #[inline]
+    pub(crate) fn rows(&mut self, csr: &Csr, vs: &[u32], key: impl Fn(u32) -> u32) {
+        let off = csr.offsets();
+        let targets = csr.targets();
+        self.ranges.clear();
+        self.ranges
+            .extend(vs.iter().map(|&v| (off[v as usize], off[v as usize + 1])));
+        self.keys.clear();
+        for &(a, b) in &self.ranges {
+            self.keys.extend(targets[a..b].iter().map(|&u| key(u)));
+        }
     }
 }
 
@@ -235,6 +266,15 @@ mod tests {
             assert_eq!(a.get(1), 0.0, "round {round}");
             a.clear();
         }
+    }
+
+    #[test]
+    fn gather_reads_rows_in_order() {
+        let (csr, _) = Csr::from_pairs(4, &[(0, 1), (0, 2), (2, 3), (3, 0)]);
+        let mut g = Gather::default();
+        g.rows(&csr, &[2, 1, 0], |u| 10 * u);
+        assert_eq!(g.ranges, vec![(2, 3), (2, 2), (0, 2)]);
+        assert_eq!(g.keys, vec![30, 10, 20]);
     }
 
     #[test]
