@@ -48,7 +48,7 @@ use std::time::Instant;
 pub const VICTIM_FACTOR: f64 = 0.3;
 
 /// Share of the traced victims' money ending in a lead's accounts at which `money` reaches 63%.
-pub const MONEY_SCALE: f64 = 0.01;
+pub const MONEY_SCALE: f64 = 0.005;
 
 /// Persons whose first-stage score is at least this share of the best one form the core of the
 /// second stage.
