@@ -313,7 +313,10 @@ pub fn hub_reason(
     }
     // a police source's statements about co-offending are never noise: a smuggler named by a
     // hundred crossers is the lead, not a hotline
-    if degree >= threshold && degree - stated_degree(snap, v) >= threshold {
+    // (only persons are stated to co-offend: a clearing account's million links are not scanned)
+    if degree >= threshold
+        && (snap.kind(v) != EntityKind::Person || degree - stated_degree(snap, v) >= threshold)
+    {
         return Some(HubReason::Degree);
     }
     if policy.organisations && degree >= ORG_HUB_DEGREE {
