@@ -4,7 +4,9 @@
 //! A hub is an entity that everybody touches: a service number (95588, 10086, 400…), a payment
 //! platform's clearing account, an organisation, or any entity whose degree is far above the rest of the
 //! graph. A hub reached by the expansion is reported (with its degree) but not expanded through, so a
-//! bank hotline does not pull in a tenth of the population.
+//! bank hotline does not pull in a tenth of the population. Links by which a police source states
+//! co-offending (recruited, smuggled, financed, worked together) do not count toward the degree: a
+//! smuggler named by a hundred crossers is a lead, not noise.
 //!
 //! The traversal is a level-synchronous breadth-first search, parallel with rayon, that switches
 //! between a top-down step (scan the frontier's links) and a bottom-up step (scan every unvisited entity
@@ -282,6 +284,22 @@ pub fn hub_threshold(snap: &Snapshot) -> usize {
     (*p).max(MIN_HUB_DEGREE)
 }
 
+/// Links by which a police source (a debrief, a case file) states that two persons acted together:
+/// recruited, smuggled, financed, worked together.
+pub fn is_stated(kind: LinkKind) -> bool {
+    matches!(
+        kind,
+        LinkKind::RECRUITED | LinkKind::SMUGGLED | LinkKind::FINANCED | LinkKind::COLLEAGUE
+    )
+}
+
+/// Stated links of `v` (see [`is_stated`]).
+fn stated_degree(snap: &Snapshot, v: Ix) -> usize {
+    snap.all_links(v)
+        .filter(|&(_, l)| is_stated(snap.link(l).kind))
+        .count()
+}
+
 /// Whether `v` is a hub under `policy` with degree threshold `threshold`, and why.
 pub fn hub_reason(
     snap: &Snapshot,
@@ -293,7 +311,12 @@ pub fn hub_reason(
     if policy.service_numbers && snap.flags(v).contains(Flags::SERVICE) {
         return Some(HubReason::ServiceNumber);
     }
-    if degree >= threshold {
+    // a police source's statements about co-offending are never noise: a smuggler named by a
+    // hundred crossers is the lead, not a hotline
+    // (only persons are stated to co-offend: a clearing account's million links are not scanned)
+    if degree >= threshold
+        && (snap.kind(v) != EntityKind::Person || degree - stated_degree(snap, v) >= threshold)
+    {
         return Some(HubReason::Degree);
     }
     if policy.organisations && degree >= ORG_HUB_DEGREE {

@@ -14,7 +14,15 @@
 //! | `per_head` | repeated round-sum payments into the lead's accounts |
 //! | `money` | share of the reported victims' money (paid into reached accounts) that *ends* in the lead's accounts, following transfers forward in time order and splitting in proportion, through the layering accounts that pass it on |
 //! | `known_role` | the lead already carries an investigative role (returnee, suspect…) |
+//! | `stated` | a police source (debrief, case file) states the lead recruited, smuggled, financed or worked with suspects: flagged persons, the first-round core, or stated partners of those (at one remove, weaker) |
+//! | `organiser` | the lead is the active party of such statements: it recruited, smuggled or financed suspects |
 //! | `core` | second stage, guilt by association with the discovered core: a walk restarting at the first stage's top persons (in proportion to their score), read as lift like `community`. The people the core deals with rise (boss, financiers, recruiters) |
+//!
+//! In the second stage the noisy-or of the components is the lead's `suspicion`, and the score is
+//! `suspicion × (IMPORTANCE_FLOOR + (1 − IMPORTANCE_FLOOR) · importance)`, where `importance` is the
+//! strongest of: the victims' money ending with the lead, the suspects it organised, the suspects it
+//! deals with directly. Among suspects, those the network turns on (financiers, boss, recruiters,
+//! smugglers) come before line workers; a lead of no importance keeps 40% of its suspicion.
 //!
 //! The second stage also widens the reach: the neighbours of the first-stage core (one hop, through
 //! the expansion's filter, not through hubs) join the candidates, so members four hops from the seed
@@ -27,7 +35,7 @@
 //! Each lead carries up to `paths_per_lead` explanation paths from a seed: the shortest path by evidence
 //! (strong links are short) and the best alternatives through other neighbours.
 
-use super::expand::{Expansion, HubReason};
+use super::expand::{is_stated, Expansion, HubReason};
 use crate::model::{EntityKind, Flags, LinkKind, Roles};
 use crate::snapshot::{Ix, Link, Snapshot};
 use rayon::prelude::*;
@@ -40,7 +48,7 @@ use std::time::Instant;
 pub const VICTIM_FACTOR: f64 = 0.3;
 
 /// Share of the traced victims' money ending in a lead's accounts at which `money` reaches 63%.
-pub const MONEY_SCALE: f64 = 0.01;
+pub const MONEY_SCALE: f64 = 0.005;
 
 /// Persons whose first-stage score is at least this share of the best one form the core of the
 /// second stage.
@@ -53,6 +61,32 @@ pub const LIFT_SCALE: f64 = 4.0;
 /// First-round suspects a lead deals with directly at which `core_ties` reaches 63%: a member
 /// deals with a handful, the boss, a recruiter or a smuggler with dozens.
 pub const CORE_TIES_SCALE: f64 = 15.0;
+
+/// A stated partner in crime (see [`is_stated`]) who is flagged or in the core makes `stated`
+/// this strong; one who is a suspect only through their own stated partners, this.
+pub const STATED_KNOWN: f64 = 0.8;
+pub const STATED_NEAR: f64 = 0.6;
+
+/// Suspects a lead is stated to have recruited, smuggled or financed at which `organiser` reaches
+/// 63%.
+pub const ORGANISER_SCALE: f64 = 1.5;
+
+/// The second stage orders suspects by `suspicion × (IMPORTANCE_FLOOR + (1 − IMPORTANCE_FLOOR) ·
+/// importance)`: a suspect of no particular importance keeps this share of its score.
+pub const IMPORTANCE_FLOOR: f64 = 0.4;
+
+/// Suspects a lead deals with directly at which the contacts part of `importance` reaches 63%;
+/// suspects it is stated to have recruited, smuggled or financed, likewise (one already counts:
+/// whoever sent people to the compound is worth more than a line worker).
+pub const IMPORTANCE_TIES: f64 = 20.0;
+pub const IMPORTANCE_ORGANISED: f64 = 0.5;
+/// Share of the traced victims' money ending with a lead at which the money part of `importance`
+/// reaches 63%: a quarter of [`MONEY_SCALE`], so the few accounts where the money ends come first.
+pub const IMPORTANCE_MONEY: f64 = MONEY_SCALE / 4.0;
+
+/// Flows below this share of all the victims' money traced stay where they are (the trace would
+/// otherwise spread crumbs over the whole population's transfers).
+pub const MONEY_MIN_SHARE: f64 = 1e-6;
 
 /// In the money trace, an account is a hub by degree only from this many times the hub threshold.
 pub const MONEY_HUB_FACTOR: usize = 10;
@@ -73,8 +107,9 @@ pub struct Weights {
     pub per_head: f64,
     pub money: f64,
     pub known_role: f64,
-    /// Of the strongest of `community`, `core` and `core_ties`.
+    /// Of the strongest of `community`, `stated`, `core` and `core_ties`.
     pub association: f64,
+    pub organiser: f64,
 }
 
 impl Weights {
@@ -89,6 +124,7 @@ impl Weights {
             per_head: 0.2,
             money: 0.97,
             known_role: 0.5,
+            organiser: 0.9,
         }
     }
 }
@@ -162,6 +198,17 @@ pub struct Signals {
     pub core_contacts: u32,
     /// Persons the lead deals with directly (calls, money, relations, handsets).
     pub contacts: u32,
+    /// Persons a police source states the lead co-offended with (recruited, smuggled, financed,
+    /// worked with), and how many of those are suspects (flagged, in the core, or stated partners
+    /// of a flagged person).
+    pub stated_partners: u32,
+    pub stated_suspects: u32,
+    /// Suspects the lead is stated to have recruited, smuggled or financed (the active party).
+    pub organised: u32,
+    /// Of the stated suspects, those flagged or in the core themselves.
+    pub stated_known: u32,
+    /// Suspects (flagged, in the core, or stated partners of those) the lead deals with directly.
+    pub suspect_contacts: u32,
 }
 
 /// A ranked lead.
@@ -186,6 +233,8 @@ pub struct Ranking {
     pub widened: usize,
     pub core: usize,
     pub seconds: f64,
+    /// Seconds spent in each phase, in order.
+    pub phases: Vec<(&'static str, f64)>,
 }
 
 /// Evidence strength of one link: how much an investigator would lean on it.
@@ -219,6 +268,14 @@ pub fn cost(l: &Link) -> f64 {
         LinkKind::OWNS | LinkKind::USES => 0.1,
         _ => 1.0 / (1.0 + strength(l)),
     }
+}
+
+/// Stated links whose source is the organising party.
+fn is_organising(kind: LinkKind) -> bool {
+    matches!(
+        kind,
+        LinkKind::RECRUITED | LinkKind::SMUGGLED | LinkKind::FINANCED
+    )
 }
 
 fn is_identity(kind: LinkKind) -> bool {
@@ -432,10 +489,21 @@ impl Sub {
 /// O(m_s log n_s) for the explanation paths (one multi-source Dijkstra).
 pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
     let t0 = Instant::now();
+    let mut phases: Vec<(&'static str, f64)> = Vec::new();
+    let mut lap = {
+        let mut t = Instant::now();
+        move |name: &'static str, phases: &mut Vec<(&'static str, f64)>| {
+            phases.push((name, t.elapsed().as_secs_f64()));
+            t = Instant::now();
+        }
+    };
     let hub: Vec<bool> = exp.nodes.iter().map(|&(v, _)| exp.is_hub(v)).collect();
     let sub = Sub::build(snap, exp, exp.nodes.clone(), hub, cfg.hub_damping);
+    lap("subgraph", &mut phases);
     let money = victim_money(snap, exp);
+    lap("money", &mut phases);
     let mut leads = score(snap, exp, &sub, None, &money, cfg);
+    lap("first_stage", &mut phases);
     let (mut sub, mut widened, mut core_size) = (sub, 0, 0);
     if cfg.core_hops > 0 && !leads.is_empty() {
         let best = leads
@@ -454,6 +522,7 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             widened = nodes.len() - sub.nodes.len();
             core_size = core.len();
             let wide = Sub::build(snap, exp, nodes, hub, cfg.hub_damping);
+            lap("widen", &mut phases);
             let total: f64 = core.iter().map(|c| c.1).sum();
             let mut restart = vec![0.0; wide.nodes.len()];
             for &(v, s) in &core {
@@ -461,6 +530,7 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             }
             leads = score(snap, exp, &wide, Some(&restart), &money, cfg);
             sub = wide;
+            lap("second_stage", &mut phases);
         }
     }
     let candidates = leads.len();
@@ -490,12 +560,14 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
         }
         lead.reasons = reasons(snap, &sub, &seed_side, i, lead);
     });
+    lap("explain", &mut phases);
     Ranking {
         leads,
         candidates,
         widened,
         core: core_size,
         seconds: t0.elapsed().as_secs_f64(),
+        phases,
     }
 }
 
@@ -616,6 +688,47 @@ fn score(
         None => vec![false; n],
     };
 
+    // --- stated co-offending: police sources naming partners in crime -------------------------------
+    let victim_bit = Roles::bit("victim").unwrap_or(0);
+    let is_person = |i: usize| snap.kind(sub.nodes[i]) == EntityKind::Person;
+    // a suspect already: flagged with a role other than victim, or in the first-round core
+    let known: Vec<bool> = (0..n)
+        .map(|i| is_person(i) && (snap.roles(sub.nodes[i]).0 & !victim_bit != 0 || in_core[i]))
+        .collect();
+    // per person: its stated partners (persons), and whether it is the active party
+    let stated: Vec<Vec<(u32, bool)>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if !is_person(i) || sub.hub[i] {
+                return Vec::new();
+            }
+            let v = sub.nodes[i];
+            let mut p: Vec<(u32, bool)> = sub.adj[i]
+                .iter()
+                .filter(|&&(j, l)| is_stated(snap.link(l).kind) && is_person(j as usize))
+                .map(|&(j, l)| {
+                    let link = snap.link(l);
+                    (j, link.src == v && is_organising(link.kind))
+                })
+                .collect();
+            p.sort_unstable();
+            p.dedup_by(|later, kept| {
+                if later.0 == kept.0 {
+                    kept.1 |= later.1;
+                    true
+                } else {
+                    false
+                }
+            });
+            p
+        })
+        .collect();
+    // stated partners of a known suspect are suspects at one remove
+    let near_known: Vec<bool> = stated
+        .iter()
+        .map(|p| p.iter().any(|&(j, _)| known[j as usize]))
+        .collect();
+
     // --- money: victims' payments traced forward -------------------------------------------------
     let traced: f64 = money.traced.max(1.0);
 
@@ -672,6 +785,10 @@ fn score(
             s.returnees = people.iter().filter(|&&p| is_returnee(p as usize)).count() as u32;
             s.contacts = people.len() as u32;
             s.core_contacts = people.iter().filter(|&&p| in_core[p as usize]).count() as u32;
+            s.suspect_contacts = people
+                .iter()
+                .filter(|&&p| known[p as usize] || near_known[p as usize])
+                .count() as u32;
             s.community_lift = sub.lift(&xc, i);
             if let Some(xk) = &xk {
                 s.core_lift = sub.lift(xk, i);
@@ -687,6 +804,15 @@ fn score(
                 }
             }
             s.victim_share = s.victim_money / traced;
+            let partners = &stated[i as usize];
+            s.stated_partners = partners.len() as u32;
+            let suspect = |j: u32| known[j as usize] || near_known[j as usize];
+            s.stated_suspects = partners.iter().filter(|&&(j, _)| suspect(j)).count() as u32;
+            s.organised = partners
+                .iter()
+                .filter(|&&(j, active)| active && suspect(j))
+                .count() as u32;
+            s.stated_known = partners.iter().filter(|&&(j, _)| known[j as usize]).count() as u32;
             s
         })
         .collect();
@@ -741,7 +867,15 @@ fn score(
             ];
             // association measures overlap (a core member scores on all three), so they count
             // once, by the strongest
-            let mut association = community;
+            // each stated partner in crime who is a suspect is one piece of evidence; a partner
+            // flagged or in the core counts more than one known only through their own statements
+            let stated = 1.0
+                - (1.0 - STATED_KNOWN).powi(s.stated_known as i32)
+                    * (1.0 - STATED_NEAR).powi((s.stated_suspects - s.stated_known) as i32);
+            let organiser = sat(f64::from(s.organised), ORGANISER_SCALE);
+            components.push(("stated", stated));
+            components.push(("organiser", organiser));
+            let mut association = community.max(stated);
             if core.is_some() {
                 let c = lift_score(s.core_lift);
                 // many core contacts, and most of the lead's contacts in the core
@@ -761,8 +895,19 @@ fn score(
                 (w.per_head, per_head),
                 (w.money, money),
                 (w.known_role, known_role),
+                (w.organiser, organiser),
             ];
             let mut score = 1.0 - pairs.iter().map(|&(w, c)| 1.0 - w * c).product::<f64>();
+            if core.is_some() {
+                // second stage: among suspects, those the network turns on come first (the
+                // money ends with them, they organised others, or dozens of suspects deal with them)
+                let importance = sat(s.victim_share, IMPORTANCE_MONEY)
+                    .max(sat(f64::from(s.organised), IMPORTANCE_ORGANISED))
+                    .max(sat(f64::from(s.suspect_contacts), IMPORTANCE_TIES));
+                components.push(("suspicion", score));
+                components.push(("importance", importance));
+                score *= IMPORTANCE_FLOOR + (1.0 - IMPORTANCE_FLOOR) * importance;
+            }
             if roles.contains("victim") {
                 score *= VICTIM_FACTOR;
             }
@@ -845,6 +990,7 @@ fn victim_money(snap: &Snapshot, exp: &Expansion) -> MoneyEnds {
         e.0 += amount;
         e.1 = e.1.min(hop);
     };
+    let crumb = traced * MONEY_MIN_SHARE;
     for hop in 1..=MONEY_HOPS {
         let mut at: Vec<(Ix, (f64, i64))> = frontier.drain().collect();
         at.sort_unstable_by_key(|e| e.0);
@@ -871,7 +1017,7 @@ fn victim_money(snap: &Snapshot, exp: &Expansion) -> MoneyEnds {
                 .map(|(b, l)| (b, l.total as f64, l.first.max(since)))
                 .collect();
             let out_total: f64 = outs.iter().map(|o| o.1).sum();
-            let passed = if last || out_total <= 0.0 {
+            let passed = if last || out_total <= 0.0 || amount < crumb {
                 0.0
             } else {
                 amount * (out_total / inflow.max(out_total)).min(1.0)
@@ -1208,6 +1354,20 @@ fn reasons(
             "deals directly with {} flagged returnee{}",
             s.returnees,
             if s.returnees == 1 { "" } else { "s" }
+        ));
+    }
+    if s.organised > 0 {
+        out.push(format!(
+            "stated to have recruited, smuggled or financed {} suspect{}",
+            s.organised,
+            if s.organised == 1 { "" } else { "s" }
+        ));
+    }
+    if s.stated_suspects > s.organised {
+        let n = s.stated_suspects - s.organised;
+        out.push(format!(
+            "named with {n} suspect{} as partners in crime (recruited, smuggled, financed or worked together)",
+            if n == 1 { "" } else { "s" }
         ));
     }
     if s.core_lift > 1.0 {

@@ -322,6 +322,7 @@ pub fn run_expand(a: &ExpandArgs) -> Result<()> {
         "widened": ranking.widened,
         "expand_seconds": exp.stats.seconds,
         "rank_seconds": ranking.seconds,
+        "rank_phases": ranking.phases.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "query_seconds": query_s,
         "snapshot_seconds": build_s,
         "snapshot_nodes": snap.node_count(),
