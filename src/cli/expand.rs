@@ -104,10 +104,11 @@ pub struct TraceArgs {
     pub backward: bool,
     #[arg(long, default_value_t = 6)]
     pub hops: u32,
-    /// Money must move on within this many hours of arriving (0 = no limit).
-    #[arg(long, default_value_t = 24)]
-    pub window_hours: i64,
-    /// Only transfers after this time (`YYYY-MM-DD HH:MM:SS`, Beijing time).
+    /// Follow the money this many days past the start account's last traced transfer (backward:
+    /// before its first); 0 = no limit.
+    #[arg(long, default_value_t = 7)]
+    pub window_days: i64,
+    /// Trace only the start account's transfers from this time (`YYYY-MM-DD HH:MM:SS`, Beijing time).
     #[arg(long)]
     pub since: Option<String>,
     #[arg(long)]
@@ -118,7 +119,7 @@ pub struct TraceArgs {
     /// Use the snapshot's per-link aggregates instead of each transaction from the store.
     #[arg(long)]
     pub aggregates: bool,
-    /// Flow edges shown in the table.
+    /// Rows shown per table (flow edges, end accounts, held).
     #[arg(long, default_value_t = 40)]
     pub limit: usize,
     #[arg(long)]
@@ -498,7 +499,7 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
         },
         hops: a.hops,
         window: window(&a.since, &a.until)?,
-        max_delay: (a.window_hours > 0).then(|| a.window_hours.saturating_mul(3600)),
+        horizon: (a.window_days > 0).then(|| a.window_days.saturating_mul(86_400)),
         min_amount: a.min_amount.saturating_mul(100),
         max_edges: 100_000,
     };
@@ -514,46 +515,52 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
         }
         t
     };
-    let owners = |v: Ix| -> Vec<Value> {
-        crate::algo::trace::owners(&snap, v)
-            .iter()
-            .map(|&p| entity_json(&snap, p))
-            .collect()
+    let sink_json = |s: &crate::algo::trace::Sink| {
+        json!({
+            "account": entity_json(&snap, s.account),
+            "amount_yuan": Yuan(s.amount).to_string(),
+            "amount_fen": s.amount,
+            "reason": s.reason.as_str(),
+            "depth": s.depth,
+            "owners": s.owners.iter().map(|&p| entity_json(&snap, p)).collect::<Vec<_>>(),
+        })
     };
+    let ends: i64 = t.sinks.iter().map(|s| s.amount).sum();
+    let held: i64 = t.held.iter().map(|s| s.amount).sum();
     if a.json {
         return print_json(&json!({
             "account": entity_json(&snap, account),
             "direction": if a.backward { "backward" } else { "forward" },
             "start_amount_yuan": Yuan(t.start_amount).to_string(),
+            "start_amount_fen": t.start_amount,
             "start_time": time_text(t.start_time),
+            "ends_fen": ends,
+            "held_fen": held,
+            "accounts_read": t.accounts_read,
             "truncated": t.truncated,
             "edges": t.edges.iter().map(|e| json!({
                 "from": snap.reference(e.from),
                 "to": snap.reference(e.to),
-                "time": time_text(e.time),
+                "first": time_text(e.first),
+                "last": time_text(e.last),
                 "amount_yuan": Yuan(e.amount).to_string(),
                 "transferred_yuan": Yuan(e.transferred).to_string(),
+                "records": e.records,
                 "depth": e.depth,
-                "parent": e.parent,
             })).collect::<Vec<_>>(),
-            "sinks": t.sinks.iter().map(|s| json!({
-                "account": entity_json(&snap, s.account),
-                "amount_yuan": Yuan(s.amount).to_string(),
-                "amount_fen": s.amount,
-                "reason": s.reason.as_str(),
-                "depth": s.depth,
-                "owners": owners(s.account),
-            })).collect::<Vec<_>>(),
+            "sinks": t.sinks.iter().map(sink_json).collect::<Vec<_>>(),
+            "held": t.held.iter().map(sink_json).collect::<Vec<_>>(),
         }));
     }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{} ¥{} from {} {}",
+        "{} ¥{} {} {} ({} accounts read)",
         if a.backward { "traced back" } else { "traced" },
         Yuan(t.start_amount),
+        if a.backward { "to" } else { "from" },
         snap.reference(account),
-        time_text(t.start_time).unwrap_or_default()
+        t.accounts_read
     )?;
     writeln!(
         out,
@@ -564,33 +571,58 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
     for e in t.edges.iter().take(a.limit) {
         writeln!(
             out,
-            "{:indent$}{} -> {}  ¥{} of ¥{}  {}",
+            "{:indent$}{} -> {}  ¥{} of ¥{} in {}  {}",
             "",
             snap.reference(e.from),
             snap.reference(e.to),
             Yuan(e.amount),
             Yuan(e.transferred),
-            time_text(e.time).unwrap_or_default(),
+            e.records,
+            time_text(e.first).unwrap_or_default(),
             indent = 2 * e.depth as usize
         )?;
     }
-    writeln!(out, "\nsinks:")?;
-    for s in &t.sinks {
-        let names: Vec<String> = crate::algo::trace::owners(&snap, s.account)
-            .iter()
-            .map(|&p| {
-                let n = snap.node(p);
-                format!("{} {}", snap.reference(p), n.label.unwrap_or(""))
-            })
-            .collect();
-        writeln!(
-            out,
-            "  ¥{:>14}  {:<32} {:<16} {}",
-            Yuan(s.amount).to_string(),
-            snap.reference(s.account),
-            s.reason.as_str(),
-            names.join(", ")
-        )?;
+    let person_text = |p: Ix| {
+        let n = snap.node(p);
+        let roles: Vec<&str> = n.roles.names().collect();
+        format!(
+            "{} {}{}",
+            snap.reference(p),
+            n.label.unwrap_or(""),
+            if roles.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", roles.join(","))
+            }
+        )
+    };
+    for (title, list, sum) in [
+        (
+            if a.backward {
+                "origins"
+            } else {
+                "end accounts"
+            },
+            &t.sinks,
+            ends,
+        ),
+        ("held on the way", &t.held, held),
+    ] {
+        writeln!(out, "\n{title} (¥{}):", Yuan(sum))?;
+        for s in list.iter().take(a.limit) {
+            let names: Vec<String> = s.owners.iter().map(|&p| person_text(p)).collect();
+            writeln!(
+                out,
+                "  ¥{:>14}  {:<32} {:<16} {}",
+                Yuan(s.amount).to_string(),
+                snap.reference(s.account),
+                s.reason.as_str(),
+                names.join(", ")
+            )?;
+        }
+        if list.len() > a.limit {
+            writeln!(out, "  … {} more", list.len() - a.limit)?;
+        }
     }
     Ok(())
 }

@@ -13,13 +13,13 @@ use super::AppState;
 use crate::algo::expand::{expand as algo_expand, ExpandConfig, LinkFilter};
 use crate::algo::paths::{k_shortest_paths, PathConfig};
 use crate::algo::rank::{rank, PathStep, RankConfig};
-use crate::algo::trace::{trace as algo_trace, TraceConfig};
+use crate::algo::trace::{trace as algo_trace, Sink, TraceConfig, DEFAULT_HORIZON_S};
 use crate::model::{ident, EntityKind, LinkKind, Timestamp};
 use crate::snapshot::transfers::{FlowDirection, StoreTransfers};
 use crate::snapshot::{BuildReport, Ix, Link as SnapLink, Snapshot};
 use crate::store::{LinkKey, Store};
 use axum::extract::{Path, State};
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -342,10 +342,11 @@ pub struct TraceReq {
     pub direction: Option<String>,
     #[serde(default)]
     pub hops: Option<u32>,
-    /// Seconds each hop may lag behind the one before.
+    /// Seconds the money is followed past the start account's last traced transfer (backward:
+    /// before its first); default a week.
     #[serde(default)]
     pub window_s: Option<i64>,
-    /// Unix seconds: start from transfers at or after.
+    /// Unix seconds: trace the start account's transfers at or after.
     #[serde(default)]
     pub from: Option<i64>,
     #[serde(default)]
@@ -867,7 +868,7 @@ pub async fn expand(
     State(st): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<ExpandReq>,
-) -> ApiResult<ApiJson<ExpandResp>> {
+) -> ApiResult<axum::response::Response> {
     req.check()?;
     let filter = link_filter(
         req.link_kinds.as_deref().unwrap_or_default(),
@@ -879,113 +880,242 @@ pub async fn expand(
     )
     .map_err(ApiError::bad)?;
     let g = st.graph.current()?;
-    let r2 = req.clone();
-    let resp = st
-        .blocking(move || {
-            let t0 = std::time::Instant::now();
-            let snap = &g.snap;
-            let seeds: Vec<Ix> = r2
-                .seeds
-                .iter()
-                .map(|s| resolve(snap, s))
-                .collect::<ApiResult<_>>()?;
-            let mut cfg = ExpandConfig::standard(seeds);
-            cfg.hops = r2.hops.unwrap_or(3);
-            cfg.filter = filter;
-            cfg.max_nodes = MAX_VISIT;
-            let x = algo_expand(snap, &cfg).map_err(|e| ApiError::bad(e.to_string()))?;
-            let ranking = rank(
-                snap,
-                &x,
-                &RankConfig::standard(r2.limit.unwrap_or(200) as usize),
-            );
-            let leads: Vec<LeadView> = ranking
-                .leads
-                .iter()
-                .map(|l| {
-                    let e = entity_view(snap, l.ix);
-                    LeadView {
-                        entity_ref: e.entity_ref,
-                        kind: e.kind,
-                        label: e.label,
-                        score: l.score,
-                        hops: l.hops,
-                        roles: e.roles,
-                        components: l
-                            .components
-                            .iter()
-                            .map(|&(k, v)| (k.to_string(), serde_json::json!(v)))
-                            .collect(),
-                        reasons: l.reasons.clone(),
-                        paths: l
-                            .paths
-                            .iter()
-                            .map(|p| p.iter().map(|s| step_view(snap, s)).collect())
-                            .collect(),
-                    }
-                })
-                .collect();
-            let shown: Vec<Ix> = x
-                .seeds
-                .iter()
-                .copied()
-                .chain(ranking.leads.iter().map(|l| l.ix))
-                .collect();
-            Ok(ExpandResp {
-                generation: g.generation(),
-                seeds: x.seeds.iter().map(|&s| entity_view(snap, s)).collect(),
-                links: links_among(snap, &shown, &x.filter),
-                hubs: x
-                    .hubs
-                    .iter()
-                    .map(|h| HubView {
-                        entity: entity_view(snap, h.ix),
-                        hop: h.hop,
-                        reason: h.reason.as_str(),
-                    })
-                    .collect(),
-                truncated: x.stats.truncated || ranking.candidates > leads.len(),
-                bound: if x.stats.truncated {
-                    Some(format!(
-                        "visit cap: the expansion stopped after {MAX_VISIT} entities"
-                    ))
-                } else if ranking.candidates > leads.len() {
-                    Some(format!(
-                        "limit: {} of {} candidate leads shown",
-                        leads.len(),
-                        ranking.candidates
-                    ))
-                } else {
-                    None
-                },
-                stats: ExpandStats {
-                    visited: x.len(),
-                    leads: leads.len(),
-                    hubs: x.hubs.len(),
-                    per_hop: x.stats.per_hop.clone(),
-                    hub_threshold: x.stats.hub_threshold,
-                    candidates: ranking.candidates,
-                    hop_limit_reached: x.stats.hop_limit_reached,
-                    millis: t0.elapsed().as_millis(),
-                },
-                leads,
-            })
+    let slot = st.expand_cache.slot(g.generation(), req.cache_key());
+    let mut hit = true;
+    let done = slot
+        .get_or_try_init(|| {
+            hit = false;
+            compute_expand(&st, g, req.clone(), filter)
         })
-        .await?;
-    let mut refs: Vec<String> = resp.seeds.iter().map(|s| s.entity_ref.clone()).collect();
-    refs.extend(resp.leads.iter().take(50).map(|l| l.entity_ref.clone()));
+        .await?
+        .clone();
     st.record(
         &caller.user,
         "expand",
-        refs,
+        done.refs.clone(),
         format!(
-            "hops {} limit {}: {} leads",
+            "hops {} limit {}: {} leads{}",
             req.hops.unwrap_or(3),
             req.limit.unwrap_or(200),
-            resp.leads.len()
+            done.leads,
+            if hit { " (cached)" } else { "" }
         ),
     )?;
-    Ok(ApiJson(resp))
+    Ok(axum::response::IntoResponse::into_response((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (
+                axum::http::HeaderName::from_static("x-fraudnet-cache"),
+                if hit { "hit" } else { "miss" },
+            ),
+        ],
+        done.json.clone(),
+    )))
+}
+
+/// Expands and ranks on a blocking thread, and serialises the answer there too.
+async fn compute_expand(
+    st: &AppState,
+    g: Arc<Loaded>,
+    r2: ExpandReq,
+    filter: LinkFilter,
+) -> ApiResult<Arc<Expanded>> {
+    st.blocking(move || {
+        let t0 = std::time::Instant::now();
+        let snap = &g.snap;
+        let seeds: Vec<Ix> = r2
+            .seeds
+            .iter()
+            .map(|s| resolve(snap, s))
+            .collect::<ApiResult<_>>()?;
+        let mut cfg = ExpandConfig::standard(seeds);
+        cfg.hops = r2.hops.unwrap_or(3);
+        cfg.filter = filter;
+        cfg.max_nodes = MAX_VISIT;
+        let x = algo_expand(snap, &cfg).map_err(|e| ApiError::bad(e.to_string()))?;
+        let ranking = rank(
+            snap,
+            &x,
+            &RankConfig::standard(r2.limit.unwrap_or(200) as usize),
+        );
+        let leads: Vec<LeadView> = ranking
+            .leads
+            .iter()
+            .map(|l| {
+                let e = entity_view(snap, l.ix);
+                LeadView {
+                    entity_ref: e.entity_ref,
+                    kind: e.kind,
+                    label: e.label,
+                    score: l.score,
+                    hops: l.hops,
+                    roles: e.roles,
+                    components: l
+                        .components
+                        .iter()
+                        .map(|&(k, v)| (k.to_string(), serde_json::json!(v)))
+                        .collect(),
+                    reasons: l.reasons.clone(),
+                    paths: l
+                        .paths
+                        .iter()
+                        .map(|p| p.iter().map(|s| step_view(snap, s)).collect())
+                        .collect(),
+                }
+            })
+            .collect();
+        let shown: Vec<Ix> = x
+            .seeds
+            .iter()
+            .copied()
+            .chain(ranking.leads.iter().map(|l| l.ix))
+            .collect();
+        let expand_resp = ExpandResp {
+            generation: g.generation(),
+            seeds: x.seeds.iter().map(|&s| entity_view(snap, s)).collect(),
+            links: links_among(snap, &shown, &x.filter),
+            hubs: x
+                .hubs
+                .iter()
+                .map(|h| HubView {
+                    entity: entity_view(snap, h.ix),
+                    hop: h.hop,
+                    reason: h.reason.as_str(),
+                })
+                .collect(),
+            truncated: x.stats.truncated || ranking.candidates > leads.len(),
+            bound: if x.stats.truncated {
+                Some(format!(
+                    "visit cap: the expansion stopped after {MAX_VISIT} entities"
+                ))
+            } else if ranking.candidates > leads.len() {
+                Some(format!(
+                    "limit: {} of {} candidate leads shown",
+                    leads.len(),
+                    ranking.candidates
+                ))
+            } else {
+                None
+            },
+            stats: ExpandStats {
+                visited: x.len(),
+                leads: leads.len(),
+                hubs: x.hubs.len(),
+                per_hop: x.stats.per_hop.clone(),
+                hub_threshold: x.stats.hub_threshold,
+                candidates: ranking.candidates,
+                hop_limit_reached: x.stats.hop_limit_reached,
+                millis: t0.elapsed().as_millis(),
+            },
+            leads,
+        };
+        let resp = expand_resp;
+        let mut refs: Vec<String> = resp.seeds.iter().map(|s| s.entity_ref.clone()).collect();
+        refs.extend(resp.leads.iter().take(50).map(|l| l.entity_ref.clone()));
+        let json = serde_json::to_vec(&resp)
+            .map_err(|e| ApiError::internal(format!("serialising an expansion: {e}")))?;
+        Ok(Arc::new(Expanded {
+            json: json.into(),
+            refs,
+            leads: resp.leads.len(),
+        }))
+    })
+    .await
+}
+
+/// A bounded cache of expansion answers, keyed by snapshot generation and normalised request, with
+/// single flight: concurrent identical requests wait for the one computing it instead of each
+/// computing it. Answers are kept serialised (a hit costs no ranking and no serialisation). A new
+/// generation empties it; beyond its capacity the oldest entry goes. Every request, hit or not,
+/// is still audited by its handler.
+pub struct ExpandCache {
+    capacity: usize,
+    inner: std::sync::Mutex<CacheMap>,
+}
+
+#[derive(Default)]
+struct CacheMap {
+    generation: u64,
+    map: FxHashMap<String, Arc<tokio::sync::OnceCell<Arc<Expanded>>>>,
+    order: std::collections::VecDeque<String>,
+}
+
+/// One computed expansion: its JSON and what the audit entry names.
+pub struct Expanded {
+    pub json: axum::body::Bytes,
+    pub refs: Vec<String>,
+    pub leads: usize,
+}
+
+impl ExpandCache {
+    pub fn new(capacity: usize) -> ExpandCache {
+        ExpandCache {
+            capacity,
+            inner: std::sync::Mutex::new(CacheMap::default()),
+        }
+    }
+
+    /// The slot for `key` on `generation` (a fresh one when caching is off). The lock is held for
+    /// the map operation only, never while an answer is computed.
+    fn slot(&self, generation: u64, key: String) -> Arc<tokio::sync::OnceCell<Arc<Expanded>>> {
+        if self.capacity == 0 {
+            return Arc::default();
+        }
+        let Ok(mut c) = self.inner.lock() else {
+            return Arc::default();
+        };
+        if c.generation != generation {
+            c.map.clear();
+            c.order.clear();
+            c.generation = generation;
+        }
+        if let Some(s) = c.map.get(&key) {
+            return s.clone();
+        }
+        while c.map.len() >= self.capacity {
+            match c.order.pop_front() {
+                Some(old) => {
+                    c.map.remove(&old);
+                }
+                None => break,
+            }
+        }
+        let s: Arc<tokio::sync::OnceCell<Arc<Expanded>>> = Arc::default();
+        c.map.insert(key.clone(), s.clone());
+        c.order.push_back(key);
+        s
+    }
+}
+
+impl ExpandReq {
+    /// The request with its lists sorted and defaults filled in: equal keys, equal answers.
+    fn cache_key(&self) -> String {
+        let sorted = |v: &Option<Vec<String>>| {
+            let mut v: Vec<String> = v
+                .iter()
+                .flatten()
+                .map(|s| s.trim().to_lowercase())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut seeds: Vec<&str> = self.seeds.iter().map(|s| s.trim()).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        serde_json::json!([
+            seeds,
+            self.hops.unwrap_or(3),
+            self.limit.unwrap_or(200),
+            sorted(&self.kinds),
+            sorted(&self.link_kinds),
+            self.from,
+            self.to,
+            self.min_count.unwrap_or(0),
+            self.min_amount_fen.unwrap_or(0),
+        ])
+        .to_string()
+    }
 }
 
 #[derive(Serialize)]
@@ -1048,10 +1178,13 @@ pub struct FlowView {
     pub amount_fen: i64,
     /// What the transfers on this edge moved in all (the traced amount is a part of it).
     pub transferred_fen: i64,
+    /// First and last transfer on this edge that carried traced money (Unix seconds).
     pub time: i64,
+    pub last_time: i64,
+    /// How many transfers carried traced money.
+    pub records: u32,
+    /// Transfers from the start account, fewest.
     pub depth: u32,
-    /// The flow this one continues (index into `flows`).
-    pub parent: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -1060,7 +1193,9 @@ pub struct SinkView {
     pub entity_ref: String,
     pub label: String,
     pub amount_fen: i64,
-    /// Why the money stops here: no_further_flow, retained, hop_limit, cycle, cut.
+    /// Why the money stops here: no_further_flow, collection, flagged_owner, wallet, hub, hop_limit,
+    /// cut; `held`
+    /// for money left at an account that passed the rest on.
     pub reason: &'static str,
     pub depth: u32,
     /// Persons who own or use the account.
@@ -1072,9 +1207,16 @@ pub struct TraceResp {
     pub generation: u64,
     pub root: EntityView,
     pub forward: bool,
+    /// The amount traced: the sum of every sink and every held amount.
     pub start_amount_fen: i64,
     pub flows: Vec<FlowView>,
+    /// End accounts, largest first.
     pub sinks: Vec<SinkView>,
+    /// Traced money left at accounts that passed the rest on (fees, balances), largest first.
+    pub held: Vec<SinkView>,
+    /// Totals of all sinks and all held amounts (also of those beyond the lists' bound).
+    pub sinks_fen: i64,
+    pub held_fen: i64,
     pub entities: Vec<EntityView>,
     pub truncated: bool,
     /// Which bound cut the answer, when one did.
@@ -1110,7 +1252,7 @@ pub async fn trace(
                 },
                 hops: r2.hops.unwrap_or(6),
                 window: r2.from.map(|f| (f, Timestamp::MAX)),
-                max_delay: Some(r2.window_s.unwrap_or(7 * 86_400)),
+                horizon: Some(r2.window_s.unwrap_or(DEFAULT_HORIZON_S)),
                 min_amount: 1,
                 max_edges: r2.limit.unwrap_or(1000) as usize,
             };
@@ -1119,6 +1261,14 @@ pub async fn trace(
             let warning = source.take_error().map(|e| {
                 format!("some transactions could not be read ({e}); those links used totals")
             });
+            let sink_view = |s: &Sink| SinkView {
+                entity_ref: snap.reference(s.account),
+                label: snap.node(s.account).label.unwrap_or_default().to_string(),
+                amount_fen: s.amount,
+                reason: s.reason.as_str(),
+                depth: s.depth,
+                owners: s.owners.iter().map(|&p| entity_view(snap, p)).collect(),
+            };
             let mut seen = FxHashSet::default();
             let mut entities = Vec::new();
             for e in &t.edges {
@@ -1141,36 +1291,29 @@ pub async fn trace(
                         to: snap.reference(e.to),
                         amount_fen: e.amount,
                         transferred_fen: e.transferred,
-                        time: e.time,
+                        time: e.first,
+                        last_time: e.last,
+                        records: e.records,
                         depth: e.depth,
-                        parent: e.parent,
                     })
                     .collect(),
-                sinks: t
-                    .sinks
-                    .iter()
-                    .take(MAX_SINKS)
-                    .map(|s| SinkView {
-                        entity_ref: snap.reference(s.account),
-                        label: snap.node(s.account).label.unwrap_or_default().to_string(),
-                        amount_fen: s.amount,
-                        reason: s.reason.as_str(),
-                        depth: s.depth,
-                        owners: s.owners.iter().map(|&p| entity_view(snap, p)).collect(),
-                    })
-                    .collect(),
+                sinks: t.sinks.iter().take(MAX_SINKS).map(sink_view).collect(),
+                held: t.held.iter().take(MAX_SINKS).map(sink_view).collect(),
+                sinks_fen: t.sinks.iter().map(|s| s.amount).sum(),
+                held_fen: t.held.iter().map(|s| s.amount).sum(),
                 entities,
-                truncated: t.truncated || t.sinks.len() > MAX_SINKS,
+                truncated: t.truncated || t.sinks.len().max(t.held.len()) > MAX_SINKS,
                 bound: if t.truncated {
                     Some(format!(
                         "limit: the trace stopped at {} flow rows (at most {} per request)",
                         cfg.max_edges,
                         limits::MAX_TRACE_ROWS
                     ))
-                } else if t.sinks.len() > MAX_SINKS {
+                } else if t.sinks.len().max(t.held.len()) > MAX_SINKS {
                     Some(format!(
-                        "sinks: the {MAX_SINKS} largest of {} shown",
-                        t.sinks.len()
+                        "sinks: the {MAX_SINKS} largest of {} sinks and {} held shown",
+                        t.sinks.len(),
+                        t.held.len()
                     ))
                 } else {
                     None

@@ -75,6 +75,8 @@ pub struct ServerConfig {
     pub query_timeout: Duration,
     /// Graph queries running at once; more wait their turn.
     pub max_jobs: usize,
+    /// Expansion answers kept (keyed by snapshot generation and normalised request); 0: none.
+    pub expand_cache: usize,
     /// Serve the viewer from this directory instead of the copy built into the binary.
     pub web_dir: Option<PathBuf>,
 }
@@ -89,6 +91,7 @@ impl ServerConfig {
             login_window: Duration::from_secs(15 * 60),
             query_timeout: Duration::from_secs(30),
             max_jobs: std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            expand_cache: 256,
             web_dir: None,
         }
     }
@@ -126,6 +129,8 @@ pub struct Inner {
     /// half-written import.
     pub writing: tokio::sync::Mutex<()>,
     jobs: Semaphore,
+    /// Recent expansion answers, serialised (see [`graph::ExpandCache`]).
+    pub expand_cache: graph::ExpandCache,
     /// A real argon2 hash to verify against for unknown users (constant-time-ish logins).
     dummy_hash: String,
 }
@@ -178,6 +183,7 @@ impl AppState {
             audit,
             graph: graph::GraphHolder::empty(),
             jobs: Semaphore::new(config.max_jobs.max(1)),
+            expand_cache: graph::ExpandCache::new(config.expand_cache),
             writing: tokio::sync::Mutex::new(()),
             docs,
             store,

@@ -100,7 +100,8 @@ fn case(dir: &Path, seed: u64) {
     );
     assert!(median <= 450, "recruiters' median {median}");
 
-    // money from a first-level mule account: conserved, and part of it reaches the financiers
+    // money from a first-level mule account: conserved, and it ends at the financiers' accounts
+    // and the other laundering ends of truth.json (USDT dealers, cash-out crew)
     let financier_accounts: Vec<Ix> = refs(&truth["financier_accounts"])
         .iter()
         .filter_map(|r| lookup(&snap, r))
@@ -118,15 +119,27 @@ fn case(dir: &Path, seed: u64) {
             direction: FlowDirection::Forward,
             hops: 6,
             window: None,
-            max_delay: Some(24 * 3600),
+            horizon: Some(fraudnet::algo::trace::DEFAULT_HORIZON_S),
             min_amount: 100,
             max_edges: 100_000,
         },
     )
     .unwrap();
     assert!(src.take_error().is_none());
-    let total: i64 = t.sinks.iter().map(|s| s.amount).sum();
-    assert_eq!(total, t.start_amount, "flow is conserved");
+    let total: i64 = t.sinks.iter().chain(&t.held).map(|s| s.amount).sum();
+    assert_eq!(total, t.start_amount, "ends + held = amount traced");
+    let laundering_ends: Vec<Ix> = ["usdt_dealer_accounts", "cash_out_accounts"]
+        .iter()
+        .flat_map(|k| refs(&truth["money_chain"][*k]))
+        .filter_map(|r| lookup(&snap, &r))
+        .chain(financier_accounts.iter().copied())
+        .collect();
+    let at_ends: i64 = t
+        .sinks
+        .iter()
+        .filter(|s| laundering_ends.contains(&s.account))
+        .map(|s| s.amount)
+        .sum();
     let to_financiers: i64 = t
         .sinks
         .iter()
@@ -134,12 +147,20 @@ fn case(dir: &Path, seed: u64) {
         .map(|s| s.amount)
         .sum();
     eprintln!(
-        "seed {seed}: trace from the mule: ¥{} in, ¥{} to financiers' accounts, {} edges",
+        "seed {seed}: trace from the mule: ¥{} in, ¥{} to financiers' accounts, ¥{} to laundering \
+         ends, ¥{} held on the way, {} edges",
         t.start_amount / 100,
         to_financiers / 100,
+        at_ends / 100,
+        t.held.iter().map(|s| s.amount).sum::<i64>() / 100,
         t.edges.len()
     );
-    assert!(to_financiers > 0, "some money reaches the financiers");
+    assert!(to_financiers > 0, "money reaches the financiers");
+    assert!(
+        at_ends * 2 > t.start_amount,
+        "most of it ends at the laundering ends: {at_ends} of {}",
+        t.start_amount
+    );
 }
 
 // Each generated case serves the expansion checks and then the community runs
