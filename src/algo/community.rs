@@ -65,9 +65,7 @@ pub fn detect(snap: &Snapshot, params: &RunParams) -> Result<Detection, GraphErr
     let projection = match params.graph {
         GraphKind::Person => person_projection(
             snap,
-            &ProjectionConfig {
-                max_holders: params.max_holders as usize,
-            },
+            &ProjectionConfig::for_weighting(params.max_holders as usize, params.weighting),
         ),
         GraphKind::Entity => entity_edges(snap),
     };
@@ -450,6 +448,7 @@ pub fn compare(a: &Membership, b: &Membership) -> Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::run::Weighting;
 
     /// Two triangles (0-1-2, 3-4-5) joined by one weak call, persons only.
     fn two_triangles(extra: &[(u32, u32)]) -> Snapshot {
@@ -465,6 +464,7 @@ mod tests {
             seed: 1,
             graph: GraphKind::Person,
             max_holders: DEFAULT_MAX_HOLDERS,
+            weighting: Weighting::Operational,
         }
     }
 

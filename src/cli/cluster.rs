@@ -79,9 +79,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
         } else {
             args.db.clone()
         };
-        let cfg = ProjectionConfig {
-            max_holders: args.max_holders,
-        };
+        let cfg = ProjectionConfig::standard(args.max_holders);
         let mut ids: HashMap<String, u32> = HashMap::new();
         for db in &dbs {
             let store = Store::open_read_only(db)

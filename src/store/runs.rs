@@ -12,7 +12,7 @@ use super::codec::{Dec, Enc};
 use super::{Batch, CorruptionError, Store, StoreError};
 use crate::model::run::{
     Algo, CommunityLink, CommunitySummary, GraphKind, KeyPerson, KeyRole, MemberEntry, Membership,
-    Run, RunInfo, RunParams,
+    Run, RunInfo, RunParams, Weighting,
 };
 use crate::model::EntityId;
 
@@ -25,7 +25,7 @@ fn key(id: u32) -> String {
 }
 
 fn encode_info(r: &RunInfo) -> Vec<u8> {
-    let mut e = Enc::with_tag(1);
+    let mut e = Enc::with_tag(2);
     e.u32(r.id)
         .u8(r.params.algo as u8)
         .f64(r.params.resolution)
@@ -41,12 +41,15 @@ fn encode_info(r: &RunInfo) -> Vec<u8> {
         .u64(r.nodes)
         .u64(r.edges)
         .u32(r.communities)
-        .u32(r.next_community);
+        .u32(r.next_community)
+        .u8(r.params.weighting as u8);
     e.finish()
 }
 
 fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
-    let mut d = Dec::tag(b, "run", 1)?;
+    // version 1 (before the weighting was a parameter) weighed every tie by its evidence
+    let version = if b.first() == Some(&1) { 1 } else { 2 };
+    let mut d = Dec::tag(b, "run", version)?;
     let id = d.u32()?;
     let algo = d.u8()?;
     let algo = Algo::from_code(algo)
@@ -56,7 +59,7 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
     let graph = d.u8()?;
     let graph = GraphKind::from_code(graph)
         .ok_or_else(|| CorruptionError::new("run", format!("graph {graph}")))?;
-    let info = RunInfo {
+    let mut info = RunInfo {
         id,
         params: RunParams {
             algo,
@@ -64,6 +67,7 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
             seed,
             graph,
             max_holders: d.u32()?,
+            weighting: Weighting::Evidence,
         },
         time: d.i64()?,
         seconds: d.f64()?,
@@ -76,6 +80,11 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
         communities: d.u32()?,
         next_community: d.u32()?,
     };
+    if version == 2 {
+        let w = d.u8()?;
+        info.params.weighting = Weighting::from_code(w)
+            .ok_or_else(|| CorruptionError::new("run", format!("weighting {w}")))?;
+    }
     d.end()?;
     Ok(info)
 }
@@ -290,6 +299,7 @@ mod tests {
                     seed: 7,
                     graph: GraphKind::Person,
                     max_holders: 20,
+                    weighting: Weighting::Operational,
                 },
                 time: 1_700_000_000,
                 seconds: 0.25,
