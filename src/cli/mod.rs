@@ -41,6 +41,14 @@ pub struct DbArg {
     pub db: PathBuf,
 }
 
+/// The store, for commands with subcommands: `--db` may come before or after the subcommand.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GlobalDbArg {
+    /// Store directory.
+    #[arg(long, env = "FRAUDNET_DB", default_value = DEFAULT_DB, global = true)]
+    pub db: PathBuf,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Import call records, bank statements, registries, debrief links or FtM JSON lines.

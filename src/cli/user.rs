@@ -5,19 +5,12 @@ use crate::server::auth::{self, Role};
 use crate::server::util::iso_utc;
 use crate::store::Store;
 use anyhow::{anyhow, bail, Context, Result};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct UserArgs {
-    /// Store directory.
-    #[arg(
-        long,
-        env = "FRAUDNET_DB",
-        default_value = super::DEFAULT_DB,
-        global = true
-    )]
-    pub db: PathBuf,
+    #[command(flatten)]
+    pub store: super::GlobalDbArg,
     #[command(subcommand)]
     pub command: UserCommand,
 }
@@ -43,8 +36,8 @@ pub enum UserCommand {
 }
 
 pub fn run(args: UserArgs) -> Result<()> {
-    let store = Store::open(&args.db)
-        .with_context(|| format!("opening the store at {}", args.db.display()))?;
+    let store = Store::open(&args.store.db)
+        .with_context(|| format!("opening the store at {}", args.store.db.display()))?;
     match args.command {
         UserCommand::Add {
             name,
@@ -95,14 +88,8 @@ pub fn run(args: UserArgs) -> Result<()> {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct AuditArgs {
-    /// Store directory.
-    #[arg(
-        long,
-        env = "FRAUDNET_DB",
-        default_value = super::DEFAULT_DB,
-        global = true
-    )]
-    pub db: PathBuf,
+    #[command(flatten)]
+    pub store: super::GlobalDbArg,
     #[command(subcommand)]
     pub command: AuditCommand,
 }
@@ -127,8 +114,8 @@ pub enum AuditCommand {
 }
 
 pub fn run_audit(args: AuditArgs) -> Result<()> {
-    let store = Store::open(&args.db)
-        .with_context(|| format!("opening the store at {}", args.db.display()))?;
+    let store = Store::open(&args.store.db)
+        .with_context(|| format!("opening the store at {}", args.store.db.display()))?;
     match args.command {
         AuditCommand::Verify { json } => {
             let r = audit::verify(&store)?;

@@ -234,6 +234,19 @@ impl Ctx<'_> {
         self.call(c);
     }
 
+    /// Records `c`, a call from a compound work number on `handset` to person `other`'s domestic
+    /// phone, with `other`'s handset and cell (`cell_key`); with probability `p_incoming` it is
+    /// `other` who called.
+    fn work_call(&mut self, mut c: Call, handset: u64, other: u32, cell_key: u64, p_incoming: f64) {
+        c.imei_a = handset;
+        c.imei_b = self.pop.handset(other, c.t);
+        c.cell_b = self.pop.cell(other, cell_key);
+        if self.rng.gen_bool(p_incoming) {
+            c.swap_ends();
+        }
+        self.call(c);
+    }
+
     fn duration(&mut self, median: f64) -> u32 {
         if self.rng.gen_bool(0.08) {
             0
@@ -1248,16 +1261,8 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
                 Some(ph) if cx.rng.gen_bool(0.4) => ph,
                 _ => work_at(x, t),
             };
-            let mut c = Call::new(own, fp, t, cx.duration(240.0));
-            c.imei_a = x.handset;
-            c.imei_b = pop.handset(f, t);
-            c.cell_b = pop.cell(f, t as u64);
-            if cx.rng.gen_bool(0.25) {
-                std::mem::swap(&mut c.a, &mut c.b);
-                std::mem::swap(&mut c.imei_a, &mut c.imei_b);
-                std::mem::swap(&mut c.cell_a, &mut c.cell_b);
-            }
-            cx.call(c);
+            let c = Call::new(own, fp, t, cx.duration(240.0));
+            cx.work_call(c, x.handset, f, t as u64, 0.25);
         }
     }
     // The boss and the managers talk to the financiers and the recruiters at home.
@@ -1267,16 +1272,8 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
         for _ in 0..n {
             let t = clock::ordinary(&mut cx.rng, T0, HANDOVER);
             let Some(fp) = pop.phone(f, 0) else { continue };
-            let mut c = Call::new(work_at(&boss_x, t), fp, t, cx.duration(200.0));
-            c.imei_a = boss_x.handset;
-            c.imei_b = pop.handset(f, t);
-            c.cell_b = pop.cell(f, 0);
-            if cx.rng.gen_bool(0.4) {
-                std::mem::swap(&mut c.a, &mut c.b);
-                std::mem::swap(&mut c.imei_a, &mut c.imei_b);
-                std::mem::swap(&mut c.cell_a, &mut c.cell_b);
-            }
-            cx.call(c);
+            let c = Call::new(work_at(&boss_x, t), fp, t, cx.duration(200.0));
+            cx.work_call(c, boss_x.handset, f, 0, 0.4);
         }
         for &g in &financiers {
             if g > f {
@@ -1304,16 +1301,8 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
             let Some(rp) = pop.phone(r, 0) else { continue };
             for _ in 0..cx.rng.gen_range(2..10) {
                 let t = clock::ordinary(&mut cx.rng, x.arrive.max(T0), x.leave.min(HANDOVER));
-                let mut c = Call::new(work_at(&x, t), rp, t, cx.duration(150.0));
-                c.imei_a = x.handset;
-                c.imei_b = pop.handset(r, t);
-                c.cell_b = pop.cell(r, 0);
-                if cx.rng.gen_bool(0.5) {
-                    std::mem::swap(&mut c.a, &mut c.b);
-                    std::mem::swap(&mut c.imei_a, &mut c.imei_b);
-                    std::mem::swap(&mut c.cell_a, &mut c.cell_b);
-                }
-                cx.call(c);
+                let c = Call::new(work_at(&x, t), rp, t, cx.duration(150.0));
+                cx.work_call(c, x.handset, r, 0, 0.5);
             }
         }
     }

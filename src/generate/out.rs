@@ -52,6 +52,13 @@ impl Call {
             sms: false,
         }
     }
+
+    /// The same call seen from the other end: caller and callee (with their handsets and cells) swapped.
+    pub fn swap_ends(&mut self) {
+        std::mem::swap(&mut self.a, &mut self.b);
+        std::mem::swap(&mut self.imei_a, &mut self.imei_b);
+        std::mem::swap(&mut self.cell_a, &mut self.cell_b);
+    }
 }
 
 pub(crate) const MEMOS: [&str; 16] = [

@@ -325,40 +325,26 @@ impl Population {
             let (s, e) = county_ranges[ci];
             let pop = (e - s) as usize;
             let short = county.name.trim_end_matches(['县', '区', '市']);
-            let mut emp = Vec::new();
-            for k in 0..(pop / 350).max(1) {
-                let h = mix2(seed, (ci * 10_000 + k) as u64);
-                let name = format!(
-                    "{}{}{}",
-                    short,
-                    EMPLOYER_WORDS[(h % 16) as usize],
-                    EMPLOYER_TRADES[((h >> 8) % 10) as usize]
-                );
-                emp.push(orgs.len() as u32);
-                let acct = org_acct(orgs.len() as u64);
-                orgs.push(Org {
-                    kind: OrgKind::Employer,
-                    name,
-                    account: acct,
-                });
-            }
-            let mut shops = Vec::new();
-            for k in 0..(pop / 500).max(1) {
-                let h = mix2(seed ^ 0x5, (ci * 10_000 + k) as u64);
-                let name = format!(
-                    "{}{}{}",
-                    short,
-                    EMPLOYER_WORDS[(h % 16) as usize],
-                    SHOP_TRADES[((h >> 8) % 8) as usize]
-                );
-                shops.push(orgs.len() as u32);
-                let acct = org_acct(orgs.len() as u64);
-                orgs.push(Org {
-                    kind: OrgKind::Merchant,
-                    name,
-                    account: acct,
-                });
-            }
+            // Employers (one per 350 residents) and shops (one per 500), named after the county.
+            let mut add_orgs =
+                |kind: OrgKind, salt: u64, per: usize, trades: &[&str]| -> Vec<u32> {
+                    (0..(pop / per).max(1))
+                        .map(|k| {
+                            let h = mix2(seed ^ salt, (ci * 10_000 + k) as u64);
+                            let word = EMPLOYER_WORDS[(h % 16) as usize];
+                            let trade = trades[((h >> 8) % trades.len() as u64) as usize];
+                            let id = orgs.len() as u32;
+                            orgs.push(Org {
+                                kind,
+                                name: format!("{short}{word}{trade}"),
+                                account: org_acct(u64::from(id)),
+                            });
+                            id
+                        })
+                        .collect()
+                };
+            let emp = add_orgs(OrgKind::Employer, 0, 350, &EMPLOYER_TRADES);
+            let shops = add_orgs(OrgKind::Merchant, 0x5, 500, &SHOP_TRADES);
             subsidy.push(orgs.len() as u32);
             let acct = org_acct(orgs.len() as u64);
             orgs.push(Org {
