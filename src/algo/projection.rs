@@ -13,10 +13,19 @@
 //!   as much as a shared identifier; other relations (relative, same address, custom kinds) weigh
 //!   their evidence strength.
 //!
+//! **Weighting** ([`ProjectionConfig`], a run's [`Weighting`]): `evidence` keeps every tie above at
+//! its strength; `operational` (the default of community runs) asks what is evidence of *working
+//! together*: shared identifiers and handsets, stated associations and co-travel keep their
+//! weight, calls, messages and transfers weigh [`OPERATIONAL_CONTACT`] of theirs (everybody calls
+//! and pays family, friends and shops; contact places a person near the gang, not in it), and
+//! kinship and address links, and contact between two persons so linked (a call home), count
+//! nothing (a family that knows nothing is the main noise around every member).
+//!
 //! Identifiers held by more than `max_holders` persons (a company phone, a clearing account) and
 //! handsets with more than `max_holders` numbers (relay boxes) tie nobody: they would make a clique.
 
 use super::rank::strength;
+use crate::model::run::Weighting;
 use crate::model::{EntityKind, LinkKind};
 use crate::snapshot::{Ix, Snapshot};
 use rayon::prelude::*;
@@ -38,7 +47,7 @@ pub fn hub_damping(degree: usize) -> f32 {
 }
 
 /// The weight of a direct person-to-person link.
-fn relation_weight(link: &crate::snapshot::Link) -> f32 {
+fn relation_weight(link: &crate::snapshot::Link, kin: f32) -> f32 {
     match link.kind {
         LinkKind::RECRUITED
         | LinkKind::FINANCED
@@ -46,6 +55,7 @@ fn relation_weight(link: &crate::snapshot::Link) -> f32 {
         | LinkKind::COLLEAGUE
         | LinkKind::MEMBER_OF
         | LinkKind::TRAVELLED_WITH => ASSOCIATION,
+        LinkKind::RELATIVE | LinkKind::SAME_ADDRESS => strength(link) as f32 * kin,
         _ => strength(link) as f32,
     }
 }
@@ -54,6 +64,40 @@ fn relation_weight(link: &crate::snapshot::Link) -> f32 {
 pub struct ProjectionConfig {
     /// Identifiers or handsets with more holders than this tie nobody.
     pub max_holders: usize,
+    /// Factor on calls, messages and transfers (contact evidence).
+    pub contact: f32,
+    /// Factor on kinship and same-address links.
+    pub kin: f32,
+    /// Further factor on contact between two persons linked by kinship or address (a call home).
+    pub kin_contact: f32,
+}
+
+/// Factor on contact (calls, messages, transfers) of the operational weighting.
+pub const OPERATIONAL_CONTACT: f32 = 0.2;
+
+impl ProjectionConfig {
+    /// Every tie at its evidence strength ([`Weighting::Evidence`]).
+    pub fn standard(max_holders: usize) -> ProjectionConfig {
+        ProjectionConfig::for_weighting(max_holders, Weighting::Evidence)
+    }
+
+    /// The factors of a run's weighting: see [`Weighting`] and the module docs.
+    pub fn for_weighting(max_holders: usize, w: Weighting) -> ProjectionConfig {
+        match w {
+            Weighting::Evidence => ProjectionConfig {
+                max_holders,
+                contact: 1.0,
+                kin: 1.0,
+                kin_contact: 1.0,
+            },
+            Weighting::Operational => ProjectionConfig {
+                max_holders,
+                contact: OPERATIONAL_CONTACT,
+                kin: 0.0,
+                kin_contact: 0.0,
+            },
+        }
+    }
 }
 
 /// An undirected weighted edge list over `0..nodes.len()`, each pair once (`u < v`), sorted, with the
@@ -101,6 +145,22 @@ pub fn person_projection(snap: &Snapshot, cfg: &ProjectionConfig) -> Projection 
         local[v as usize] = i as u32;
     }
     let local = &local;
+    // pairs of persons linked by kinship or address (whose contact `kin_contact` scales)
+    let mut kin_pairs: rustc_hash::FxHashSet<(u32, u32)> = Default::default();
+    for &v in nodes.iter().filter(|_| cfg.kin_contact != 1.0) {
+        for (u, l) in snap.out_links(v) {
+            if local[u as usize] != NONE
+                && matches!(
+                    snap.link(l).kind,
+                    LinkKind::RELATIVE | LinkKind::SAME_ADDRESS
+                )
+            {
+                let (a, b) = (local[v as usize], local[u as usize]);
+                kin_pairs.insert((a.min(b), a.max(b)));
+            }
+        }
+    }
+    let kin_pairs = &kin_pairs;
     // Holders (local person indices) of each identifier.
     let holders = |v: Ix| -> Vec<u32> {
         let mut h: Vec<u32> = snap
@@ -127,11 +187,10 @@ pub fn person_projection(snap: &Snapshot, cfg: &ProjectionConfig) -> Projection 
                         if local[u as usize] != NONE
                             && !matches!(link.kind, LinkKind::OWNS | LinkKind::USES)
                         {
-                            out.extend(ordered(
-                                local[v as usize],
-                                local[u as usize],
-                                relation_weight(link),
-                            ));
+                            let w = relation_weight(link, cfg.kin);
+                            if w > 0.0 {
+                                out.extend(ordered(local[v as usize], local[u as usize], w));
+                            }
                         }
                     }
                 }
@@ -182,10 +241,19 @@ pub fn person_projection(snap: &Snapshot, cfg: &ProjectionConfig) -> Projection 
                         if theirs.is_empty() || theirs.len() > cfg.max_holders {
                             continue;
                         }
-                        let w = strength(link) as f32 * hub_damping(busy.max(snap.degree(u)));
+                        let w = strength(link) as f32
+                            * hub_damping(busy.max(snap.degree(u)))
+                            * cfg.contact;
                         for &a in &mine {
                             for &b in &theirs {
-                                out.extend(ordered(a, b, w));
+                                let k = if kin_pairs.contains(&(a.min(b), a.max(b))) {
+                                    cfg.kin_contact
+                                } else {
+                                    1.0
+                                };
+                                if w * k > 0.0 {
+                                    out.extend(ordered(a, b, w * k));
+                                }
                             }
                         }
                     }
@@ -235,7 +303,7 @@ mod tests {
     #[test]
     fn persons_tied_by_calls_devices_money_and_relations() {
         let (snap, _) = case();
-        let p = person_projection(&snap, &ProjectionConfig { max_holders: 50 });
+        let p = person_projection(&snap, &ProjectionConfig::standard(50));
         assert!(p.nodes.iter().all(|&v| snap.kind(v) == EntityKind::Person));
         assert!(p
             .edges

@@ -276,6 +276,7 @@ mod tests {
             seed: 3,
             graph: GraphKind::Person,
             max_holders: DEFAULT_MAX_HOLDERS,
+            weighting: crate::model::run::Weighting::Operational,
         };
         let det = detect(&snap, &params).unwrap();
         let (m, ids, _) = assign_ids(&snap, &det, None, 1);

@@ -14,7 +14,7 @@ use crate::algo::projection::{entity_edges, person_projection, ProjectionConfig}
 use crate::cluster::partition::read_node_map;
 use crate::cluster::{run, Algo, ClusterConfig, ClusterResult, ExportWriter, Manifest, Params};
 use crate::ingest::edgelist::read_edgelist;
-use crate::model::run::{Algo as RunAlgo, ClusterShape, GraphKind, RunInfo, RunParams};
+use crate::model::run::{Algo as RunAlgo, ClusterShape, GraphKind, RunInfo, RunParams, Weighting};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 
@@ -81,9 +81,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
         } else {
             args.db.clone()
         };
-        let cfg = ProjectionConfig {
-            max_holders: args.max_holders,
-        };
+        let cfg = ProjectionConfig::standard(args.max_holders);
         let mut ids: HashMap<String, u32> = HashMap::new();
         for db in &dbs {
             let store = Store::open_read_only(db)
@@ -396,6 +394,8 @@ fn save_run(
             GraphKind::Person
         },
         max_holders: m.max_holders.unwrap_or(50),
+        // `export` writes the person projection at its evidence weighting (ProjectionConfig::standard).
+        weighting: Weighting::Evidence,
     };
     let (snap, _) = Snapshot::build(store, 0).context("building the snapshot")?;
     let by_ref: HashMap<&str, u32> = refs

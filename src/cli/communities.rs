@@ -4,7 +4,7 @@
 
 use super::{print_json, DbArg};
 use crate::algo::community::{self, compare, Previous, DEFAULT_MAX_HOLDERS};
-use crate::model::run::{Algo, CommunitySummary, GraphKind, Run, RunInfo, RunParams};
+use crate::model::run::{Algo, CommunitySummary, GraphKind, Run, RunInfo, RunParams, Weighting};
 use crate::model::time::{BeijingTime, Yuan};
 use crate::model::Roles;
 use crate::server::runs::{describe, info_json, run_json};
@@ -33,6 +33,16 @@ pub enum GraphArg {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightingArg {
+    /// Evidence of working together: shared identifiers and handsets, stated associations and
+    /// co-travel in full; calls, messages and transfers at a fifth; kinship, and calls between
+    /// relatives, not at all.
+    Operational,
+    /// Every tie at its evidence strength, kinship and contact included.
+    Evidence,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
     Table,
     Json,
@@ -57,6 +67,9 @@ pub struct CommunitiesArgs {
     /// Identifiers held by more persons than this tie nobody (person graph).
     #[arg(long, default_value_t = DEFAULT_MAX_HOLDERS)]
     pub max_holders: u32,
+    /// How the person graph weighs its ties.
+    #[arg(long, value_enum, default_value = "operational")]
+    pub weighting: WeightingArg,
     /// List the stored runs.
     #[arg(long, conflicts_with_all = ["compare", "report"])]
     pub list: bool,
@@ -125,6 +138,10 @@ pub fn run(a: &CommunitiesArgs) -> Result<()> {
             GraphArg::Entity => GraphKind::Entity,
         },
         max_holders: a.max_holders,
+        weighting: match a.weighting {
+            WeightingArg::Operational => Weighting::Operational,
+            WeightingArg::Evidence => Weighting::Evidence,
+        },
     };
     let store = Store::open(&a.db.db)
         .with_context(|| format!("opening the store at {}", a.db.db.display()))?;
@@ -444,7 +461,7 @@ fn print_table(store: &Store, info: &RunInfo, cs: &[CommunitySummary], limit: us
     let singletons = sizes.iter().filter(|&&s| s == 1).count();
     writeln!(
         out,
-        "run {}: {}{} on the {} graph (γ {}, seed {}), {} — {} nodes, {} edges, modularity {:.4}",
+        "run {}: {}{} on the {} graph ({} weighting, γ {}, seed {}), {} — {} nodes, {} edges, modularity {:.4}",
         info.id,
         info.params.algo.as_str(),
         info.cluster.map_or_else(String::new, |c| format!(
@@ -452,6 +469,7 @@ fn print_table(store: &Store, info: &RunInfo, cs: &[CommunitySummary], limit: us
             c.processes, c.workers
         )),
         info.params.graph.as_str(),
+        info.params.weighting.as_str(),
         info.params.resolution,
         info.params.seed,
         BeijingTime(info.time),

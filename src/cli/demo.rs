@@ -91,6 +91,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
                 seed: 42,
                 graph: crate::model::run::GraphKind::Person,
                 max_holders: crate::algo::community::DEFAULT_MAX_HOLDERS,
+                weighting: crate::model::run::Weighting::Operational,
             };
             let (run, _) = super::communities::run_on_store(&store, &params)
                 .context("running community detection")?;

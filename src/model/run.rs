@@ -68,6 +68,39 @@ impl GraphKind {
     }
 }
 
+/// How the person projection weighs its ties (`algo::projection::ProjectionConfig::for_weighting`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Weighting {
+    /// Evidence of working together: shared identifiers and handsets, stated associations and
+    /// co-travel at full weight; calls, messages and transfers at a fifth (contact, not
+    /// co-operation); kinship and address links, and contact between registered relatives, left out.
+    Operational = 1,
+    /// Every tie at its evidence strength (kinship and contact included).
+    Evidence = 2,
+}
+
+impl Weighting {
+    pub const ALL: [Weighting; 2] = [Weighting::Operational, Weighting::Evidence];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Weighting::Operational => "operational",
+            Weighting::Evidence => "evidence",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Weighting> {
+        Weighting::ALL
+            .into_iter()
+            .find(|w| w.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    pub fn from_code(c: u8) -> Option<Weighting> {
+        Weighting::ALL.into_iter().find(|w| *w as u8 == c)
+    }
+}
+
 /// What a run was asked to do.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunParams {
@@ -78,6 +111,8 @@ pub struct RunParams {
     pub graph: GraphKind,
     /// Identifiers held by more persons than this tie nobody in the person projection.
     pub max_holders: u32,
+    /// How the person projection weighs its ties.
+    pub weighting: Weighting,
 }
 
 /// A stored run without its communities and membership.

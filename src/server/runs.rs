@@ -24,6 +24,7 @@ pub fn info_json(r: &RunInfo) -> Value {
         "resolution": r.params.resolution,
         "seed": r.params.seed,
         "max_holders": r.params.max_holders,
+        "weighting": r.params.weighting.as_str(),
         "time": r.time,
         "seconds": r.seconds,
         "modularity": r.modularity,

@@ -1098,6 +1098,7 @@ async fn community_runs_membership_and_their_audit() {
         seed: 5,
         graph: GraphKind::Person,
         max_holders: DEFAULT_MAX_HOLDERS,
+        weighting: crate::model::run::Weighting::Operational,
     };
     let (r, _) = run(&snap, &params, 1, 1_700_000_000, None).unwrap();
     store.put_run(&r).unwrap();

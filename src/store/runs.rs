@@ -12,7 +12,7 @@ use super::codec::{Dec, Enc};
 use super::{Batch, CorruptionError, Store, StoreError};
 use crate::model::run::{
     Algo, ClusterShape, CommunityLink, CommunitySummary, GraphKind, KeyPerson, KeyRole,
-    MemberEntry, Membership, Run, RunInfo, RunParams,
+    MemberEntry, Membership, Run, RunInfo, RunParams, Weighting,
 };
 use crate::model::EntityId;
 
@@ -47,11 +47,15 @@ fn encode_info(r: &RunInfo) -> Vec<u8> {
         processes: 0,
         workers: 0,
     });
-    e.u32(c.processes).u32(c.workers);
+    e.u32(c.processes)
+        .u32(c.workers)
+        .u8(r.params.weighting as u8);
     e.finish()
 }
 
 fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
+    // version 1 (before cluster runs and the weighting were recorded): one machine, every tie
+    // weighed by its evidence
     let version = if b.first() == Some(&1) { 1 } else { 2 };
     let mut d = Dec::tag(b, "run", version)?;
     let id = d.u32()?;
@@ -71,6 +75,7 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
             seed,
             graph,
             max_holders: d.u32()?,
+            weighting: Weighting::Evidence,
         },
         time: d.i64()?,
         seconds: d.f64()?,
@@ -87,6 +92,9 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
     if version == 2 {
         let (processes, workers) = (d.u32()?, d.u32()?);
         info.cluster = (processes > 0).then_some(ClusterShape { processes, workers });
+        let w = d.u8()?;
+        info.params.weighting = Weighting::from_code(w)
+            .ok_or_else(|| CorruptionError::new("run", format!("weighting {w}")))?;
     }
     d.end()?;
     Ok(info)
@@ -302,6 +310,7 @@ mod tests {
                     seed: 7,
                     graph: GraphKind::Person,
                     max_holders: 20,
+                    weighting: Weighting::Operational,
                 },
                 time: 1_700_000_000,
                 seconds: 0.25,

@@ -123,7 +123,7 @@ fn two_processes_two_workers_match_one_machine() {
     // the single-machine algorithms on the same graph
     let store = Store::open_read_only(&db).unwrap();
     let (snap, _) = Snapshot::build(&store, 0).unwrap();
-    let proj = person_projection(&snap, &ProjectionConfig { max_holders: 50 });
+    let proj = person_projection(&snap, &ProjectionConfig::standard(50));
     let refs: Vec<String> = proj.nodes.iter().map(|&v| snap.reference(v)).collect();
     let g = Graph::from_edges(proj.nodes.len(), &proj.edges).unwrap();
     drop((snap, store));

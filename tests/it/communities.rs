@@ -4,14 +4,14 @@
 //! (`--list`, `--report`, `--compare`).
 //!
 //! The acceptance target is a seed community covering ≥ 90% of the compound with ≥ 90% of its
-//! members criminal. The bounds asserted are today's levels on seeds 1 and 2 (closing note of the
-//! issue): coverage is near the target, purity far from it (the compound's home villages and
-//! families join it).
+//! members criminal. The bounds asserted are today's levels on seeds 1 and 2 with the operational
+//! weighting (coverage 0.97 and 0.93, purity 0.64 and 0.60): coverage meets the target, purity
+//! does not yet (calls still tie some home villages to the compound).
 
 use super::support::Dir;
 use fraudnet::algo::community::{run, Previous, DEFAULT_MAX_HOLDERS};
 use fraudnet::model::ident::parse_ref;
-use fraudnet::model::run::{Algo, GraphKind, RunParams};
+use fraudnet::model::run::{Algo, GraphKind, RunParams, Weighting};
 use fraudnet::snapshot::Snapshot;
 use fraudnet::store::Store;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -55,6 +55,7 @@ pub fn check(dir: &Path, seed: u64) {
         seed: 42,
         graph: GraphKind::Person,
         max_holders: DEFAULT_MAX_HOLDERS,
+        weighting: Weighting::Operational,
     };
     let (first, _) = run(&snap, &params, 1, 0, None).unwrap();
     store.put_run(&first).unwrap();
@@ -90,8 +91,8 @@ pub fn check(dir: &Path, seed: u64) {
         &elsewhere[..elsewhere.len().min(4)],
         summary.key_people.len()
     );
-    assert!(coverage >= 0.85, "coverage {coverage}");
-    assert!(purity >= 0.25, "purity {purity}");
+    assert!(coverage >= 0.90, "coverage {coverage}");
+    assert!(purity >= 0.55, "purity {purity}");
     assert!(!summary.key_people.is_empty());
     assert!(summary.money_in > 0 && summary.money_inside > 0);
 
