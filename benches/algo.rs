@@ -154,11 +154,7 @@ fn bench_graph(
 
     if want("pagerank") {
         let d = g.to_digraph();
-        let prc = PageRankConfig {
-            damping: 0.85,
-            max_iterations: 20,
-            tolerance: 0.0,
-        };
+        let prc = PageRankConfig::fixed(20);
         timed(name, "pagerank (20 iterations)", || pagerank(&d, &prc));
         if repeat {
             group.bench_function("pagerank_20", |b| b.iter(|| black_box(pagerank(&d, &prc))));

@@ -162,14 +162,7 @@ fn run_inner(args: &AnalyzeArgs) -> anyhow::Result<()> {
         AnalyzeAlgo::Pagerank => {
             let d = g.to_digraph();
             let t0 = Instant::now();
-            let r = pagerank(
-                &d,
-                &PageRankConfig {
-                    damping: 0.85,
-                    max_iterations: args.iterations,
-                    tolerance: 0.0,
-                },
-            );
+            let r = pagerank(&d, &PageRankConfig::fixed(args.iterations));
             eprintln!(
                 "pagerank: {} iterations in {:.3} s (after the directed view)",
                 r.iterations,

@@ -540,14 +540,7 @@ mod tests {
             connected_components(g.csr()).membership
         );
         let pr = run(&cfg, Algo::PageRank, &p).unwrap().unwrap();
-        let single = pagerank(
-            &g.to_digraph(),
-            &PageRankConfig {
-                damping: 0.85,
-                max_iterations: 20,
-                tolerance: 0.0,
-            },
-        );
+        let single = pagerank(&g.to_digraph(), &PageRankConfig::fixed(20));
         for (a, b) in pr.scores.unwrap().iter().zip(&single.scores) {
             // the single-machine pull keeps its contributions in f32
             assert!((a - b).abs() < 1e-7, "{a} {b}");

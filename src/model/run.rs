@@ -3,101 +3,73 @@
 
 use super::{EntityId, Timestamp};
 
-/// The community-detection algorithm of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Algo {
-    Leiden = 1,
-    Louvain = 2,
-    Lpa = 3,
-    Wcc = 4,
-}
-
-impl Algo {
-    pub const ALL: [Algo; 4] = [Algo::Leiden, Algo::Louvain, Algo::Lpa, Algo::Wcc];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Algo::Leiden => "leiden",
-            Algo::Louvain => "louvain",
-            Algo::Lpa => "lpa",
-            Algo::Wcc => "wcc",
+/// A fieldless enum stored as its `u8` code and written as its name: `ALL`, `as_str`, `parse`
+/// (any case, surrounding space ignored) and `from_code`.
+macro_rules! named_code_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant = $code,)+
         }
-    }
 
-    pub fn parse(s: &str) -> Option<Algo> {
-        Algo::ALL
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
-    }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-    pub fn from_code(c: u8) -> Option<Algo> {
-        Algo::ALL.into_iter().find(|a| *a as u8 == c)
-    }
-}
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
 
-/// Which graph a run partitions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum GraphKind {
-    /// Persons linked through what they share, call and pay (`algo::projection::person_projection`);
-    /// identifiers then join the community of their holders.
-    Person = 1,
-    /// Every entity and link (`algo::projection::entity_edges`).
-    Entity = 2,
-}
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+            }
 
-impl GraphKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GraphKind::Person => "person",
-            GraphKind::Entity => "entity",
+            pub fn from_code(c: u8) -> Option<$name> {
+                $name::ALL.iter().copied().find(|x| *x as u8 == c)
+            }
         }
-    }
+    };
+}
 
-    pub fn parse(s: &str) -> Option<GraphKind> {
-        [GraphKind::Person, GraphKind::Entity]
-            .into_iter()
-            .find(|g| g.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    pub fn from_code(c: u8) -> Option<GraphKind> {
-        [GraphKind::Person, GraphKind::Entity]
-            .into_iter()
-            .find(|g| *g as u8 == c)
+named_code_enum! {
+    /// The community-detection algorithm of a run.
+    Algo {
+        Leiden = 1 => "leiden",
+        Louvain = 2 => "louvain",
+        Lpa = 3 => "lpa",
+        Wcc = 4 => "wcc",
     }
 }
 
-/// How the person projection weighs its ties (`algo::projection::ProjectionConfig::for_weighting`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Weighting {
-    /// Evidence of working together: shared identifiers and handsets, stated associations and
-    /// co-travel at full weight; calls, messages and transfers at a fifth (contact, not
-    /// co-operation); kinship and address links, and contact between registered relatives, left out.
-    Operational = 1,
-    /// Every tie at its evidence strength (kinship and contact included).
-    Evidence = 2,
+named_code_enum! {
+    /// Which graph a run partitions.
+    GraphKind {
+        /// Persons linked through what they share, call and pay
+        /// (`algo::projection::person_projection`); identifiers then join the community of their
+        /// holders.
+        Person = 1 => "person",
+        /// Every entity and link (`algo::projection::entity_edges`).
+        Entity = 2 => "entity",
+    }
 }
 
-impl Weighting {
-    pub const ALL: [Weighting; 2] = [Weighting::Operational, Weighting::Evidence];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Weighting::Operational => "operational",
-            Weighting::Evidence => "evidence",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Weighting> {
-        Weighting::ALL
-            .into_iter()
-            .find(|w| w.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    pub fn from_code(c: u8) -> Option<Weighting> {
-        Weighting::ALL.into_iter().find(|w| *w as u8 == c)
+named_code_enum! {
+    /// How the person projection weighs its ties
+    /// (`algo::projection::ProjectionConfig::for_weighting`).
+    Weighting {
+        /// Evidence of working together: shared identifiers and handsets, stated associations and
+        /// co-travel at full weight; calls, messages and transfers at a fifth (contact, not
+        /// co-operation); kinship and address links, and contact between registered relatives,
+        /// left out.
+        Operational = 1 => "operational",
+        /// Every tie at its evidence strength (kinship and contact included).
+        Evidence = 2 => "evidence",
     }
 }
 

@@ -149,14 +149,7 @@ fn two_processes_two_workers_match_one_machine() {
 
     let pr = cluster(&dir, &manifest, "pagerank", None);
     check_refs(&pr);
-    let single = pagerank(
-        &g.to_digraph(),
-        &PageRankConfig {
-            damping: 0.85,
-            max_iterations: 20,
-            tolerance: 0.0,
-        },
-    );
+    let single = pagerank(&g.to_digraph(), &PageRankConfig::fixed(20));
     let worst = pr
         .iter()
         .zip(&single.scores)
