@@ -663,19 +663,20 @@ impl Store {
             return Err(StoreError::Missing(dir.display().to_string()));
         }
         // A run committed but not applied yet: a crashed writer's run is completed by opening the
-        // store for writing; a live writer finishes its own in moments.
+        // store for writing; a live writer finishes its own in moments. A reader never sees a run
+        // half applied: after 5 s of a writer still applying one, it is told the store is in use.
         let mut tries = 0;
         let store = loop {
             let store = Store {
                 kv: Kv::Rocks(kv::rocks::Rocks::open(dir, true)?),
             };
-            if tries == 100 || !store.kv.run_pending()? {
+            if !store.kv.run_pending()? {
                 break store;
             }
             drop(store);
             match kv::rocks::Rocks::open(dir, false) {
                 Ok(_) => {}
-                Err(StoreError::Locked(_)) => {
+                Err(StoreError::Locked(_)) if tries < 100 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
