@@ -364,6 +364,8 @@ pub(crate) mod rocks {
                 let msg = e.into_string();
                 if msg.contains("lock") || msg.contains("LOCK") {
                     StoreError::Locked(path.display().to_string())
+                } else if read_only && msg.contains("Column family not found") {
+                    StoreError::Incomplete(path.display().to_string())
                 } else {
                     StoreError::Backend(msg)
                 }

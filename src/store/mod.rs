@@ -53,6 +53,8 @@ pub enum StoreError {
     TooNew { found: u32, supported: u32 },
     #[error("no fraudnet store at {0} (run `fraudnet import` first)")]
     Missing(String),
+    #[error("the store at {0} was left half-created by an interrupted import (an older fraudnet); run `fraudnet import` on it to finish it")]
+    Incomplete(String),
     #[error(transparent)]
     Corruption(#[from] CorruptionError),
     #[error("{0} is not supported")]
@@ -648,12 +650,58 @@ impl Store {
 
     /// Opens (creating it if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir)?;
+        if !dir.join("CURRENT").exists() {
+            Store::create(dir)?;
+        }
         let store = Store {
             kv: Kv::Rocks(kv::rocks::Rocks::open(dir, false)?),
         };
         store.init_schema()?;
         Ok(store)
+    }
+
+    /// Creates a store at `dir` all at once: it is built beside `dir` (every column family and the
+    /// schema record) and then renamed into place, so a process killed while creating it leaves
+    /// no store at all rather than one that lacks a column family. `dir` may be absent or an empty
+    /// directory; anything else without a store in it is refused.
+    fn create(dir: &Path) -> Result<(), StoreError> {
+        if dir.is_dir() && std::fs::read_dir(dir)?.next().is_some() {
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} holds files but no fraudnet store; give an empty or new directory",
+                    dir.display()
+                ),
+            )));
+        }
+        let (parent, name) = beside(dir);
+        std::fs::create_dir_all(&parent)?;
+        let prefix = format!(".{name}.creating-");
+        remove_abandoned_builds(&parent, &prefix)?;
+        let building = parent.join(format!("{prefix}{}", std::process::id()));
+        if building.exists() {
+            std::fs::remove_dir_all(&building)?;
+        }
+        {
+            let fresh = Store {
+                kv: Kv::Rocks(kv::rocks::Rocks::open(&building, false)?),
+            };
+            fresh.init_schema()?;
+        }
+        if dir.is_dir() {
+            // Empty (checked above); a rename onto a directory needs it gone on some systems.
+            let _ = std::fs::remove_dir(dir);
+        }
+        match std::fs::rename(&building, dir) {
+            Ok(()) => {
+                // The rename is durable once the parent directory is.
+                std::fs::File::open(&parent)?.sync_all()?;
+                Ok(())
+            }
+            // Another process created it first: use theirs.
+            Err(_) if dir.join("CURRENT").exists() => Ok(std::fs::remove_dir_all(&building)?),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Opens an existing store for reading only: no lock is taken, so it works while another process
@@ -1233,14 +1281,7 @@ impl Store {
             // Taking the write lock proves no server or import has the store open.
             drop(Store::open(dest)?);
         }
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "store".to_string());
-        let parent = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let (parent, name) = beside(dest);
         let staging = parent.join(format!(".{name}.restoring"));
         if staging.exists() {
             std::fs::remove_dir_all(&staging)?;
@@ -1263,6 +1304,43 @@ impl Store {
         std::fs::rename(&staging, dest)?;
         Ok(kept)
     }
+}
+
+/// The directory holding the store directory `dir`, and `dir`'s own name: where a store is built
+/// or restored before it is renamed into place.
+fn beside(dir: &Path) -> (std::path::PathBuf, String) {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "store".to_string());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    (parent.to_path_buf(), name)
+}
+
+/// Removes stores left half-built beside the one being created by processes that no longer run
+/// (a process's id is known alive while `/proc/<id>` exists; without `/proc` nothing is removed).
+fn remove_abandoned_builds(parent: &Path, prefix: &str) -> Result<(), StoreError> {
+    let proc = Path::new("/proc");
+    if !proc.is_dir() {
+        return Ok(());
+    }
+    for e in std::fs::read_dir(parent)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !proc.join(pid.to_string()).exists() {
+            std::fs::remove_dir_all(e.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// Copies a directory tree (a checkpoint's files, import reports).

@@ -204,6 +204,42 @@ fn missing_store_for_reading() {
 }
 
 #[test]
+fn a_store_is_created_whole_beside_its_directory_and_renamed_in() {
+    let dir = tempfile::tempdir().unwrap();
+    // An abandoned half-built store of a process that is gone (no such process id).
+    let abandoned = dir.path().join(".db.creating-4000000000");
+    std::fs::create_dir_all(abandoned.join("junk")).unwrap();
+    let db = dir.path().join("db");
+    drop(Store::open(&db).unwrap());
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["db".to_string()], "only the store is left");
+    // Every column family exists, so a reader opens it.
+    Store::open_read_only(&db).unwrap().stats().unwrap();
+}
+
+#[test]
+fn an_empty_directory_becomes_a_store_and_a_foreign_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    drop(Store::open(&empty).unwrap());
+    assert!(empty.join("CURRENT").exists());
+
+    let foreign = dir.path().join("papers");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "not a store").unwrap();
+    let err = Store::open(&foreign).err().unwrap();
+    assert!(err.to_string().contains("no fraudnet store"), "{err}");
+    assert!(
+        foreign.join("notes.txt").exists(),
+        "nothing of theirs is touched"
+    );
+}
+
+#[test]
 fn corrupt_values_are_errors_not_panics() {
     let store = Store::in_memory();
     store
