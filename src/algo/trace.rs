@@ -518,10 +518,8 @@ impl Desk {
             .collect();
         let led = Ledger::match_fifo(recs);
         // match_fifo sorts: put `own` in the same order
-        let by_key: FxHashMap<(u32, u32), (Ix, Rec, Fen)> = own
-            .into_iter()
-            .map(|o| ((o.1.link, o.1.ord), o))
-            .collect();
+        let by_key: FxHashMap<(u32, u32), (Ix, Rec, Fen)> =
+            own.into_iter().map(|o| ((o.1.link, o.1.ord), o)).collect();
         let own = led.recs.iter().map(|r| by_key[&(r.link, r.ord)]).collect();
         Some(Desk {
             holder,
@@ -722,7 +720,15 @@ impl Tracer<'_> {
     /// `x` of traced money on the desk's record `i` (of `v`) goes on FIFO through the desk:
     /// to the holder's bank outflows within the horizon, or across to the other unit (at most
     /// `settle` after); returns what stays at `v`.
-    fn through_desk(&mut self, desk: &Desk, v: Ix, i: usize, x: Fen, d: u32, bound: Timestamp) -> Fen {
+    fn through_desk(
+        &mut self,
+        desk: &Desk,
+        v: Ix,
+        i: usize,
+        x: Fen,
+        d: u32,
+        bound: Timestamp,
+    ) -> Fen {
         let (ri, own_i) = (desk.led.recs[i], desk.own[i].2);
         let unit = Unit::of(self.snap, v);
         let mut exits = Vec::new();
@@ -762,11 +768,7 @@ impl Tracer<'_> {
             }
             // s is in v's unit; through the desk's yuan value into e's unit
             let s_e = scale(scale(s, ri.amount, own_i), own_k, desk.led.recs[k].amount);
-            let (account, wallet, cny, usdt) = if fwd {
-                (v, e, s, s_e)
-            } else {
-                (e, v, s_e, s)
-            };
+            let (account, wallet, cny, usdt) = if fwd { (v, e, s, s_e) } else { (e, v, s_e, s) };
             let (t0, t1) = (ri.time.min(rec_e.time), ri.time.max(rec_e.time));
             let c = self
                 .conversions
@@ -857,7 +859,13 @@ impl Tracer<'_> {
             // a wallet's unexplained part may still go back through its holder's desk
             let parts = split(x, &[led.rest[i], led.recs[i].amount - led.rest[i]]);
             let stay = self.convert(v, key, parts[0], d, p.bound);
-            return add_part(&mut self.ends, v, stay + parts[1], SinkReason::Collection, d);
+            return add_part(
+                &mut self.ends,
+                v,
+                stay + parts[1],
+                SinkReason::Collection,
+                d,
+            );
         }
         let mut exits: Vec<Rec> = Vec::new();
         let mut weights: Vec<Fen> = Vec::new();
@@ -996,17 +1004,13 @@ pub fn trace(
                 }
             })
             .collect();
-        v.sort_by(|a, b| {
-            (a.unit, b.amount, a.account).cmp(&(b.unit, a.amount, b.account))
-        });
+        v.sort_by(|a, b| (a.unit, b.amount, a.account).cmp(&(b.unit, a.amount, b.account)));
         v
     };
     let mut edges: Vec<FlowEdge> = t.edges.into_values().collect();
     edges.sort_by_key(|e| (e.depth, if fwd { e.first } else { -e.last }, e.from, e.to));
     let mut conversions: Vec<Conversion> = t.conversions.into_values().collect();
-    conversions.sort_by(|a, b| {
-        (b.cny, a.account, a.wallet).cmp(&(a.cny, b.account, b.wallet))
-    });
+    conversions.sort_by(|a, b| (b.cny, a.account, a.wallet).cmp(&(a.cny, b.account, b.wallet)));
     Ok(Trace {
         account: a,
         direction: cfg.direction,
@@ -1352,8 +1356,16 @@ mod tests {
         let (snap, store) = desk_case();
         let a1 = ix(&snap, EntityKind::Account, "6222000000000005100");
         let da = ix(&snap, EntityKind::Account, "6222000000000005200");
-        let dw = ix(&snap, EntityKind::Wallet, "TA4Wt1DUCqz6YegbnsmqsWC5uUfbdBqPxm");
-        let fw = ix(&snap, EntityKind::Wallet, "TAF8dttxK5iPKbvYC626aDBytrWANpLRXp");
+        let dw = ix(
+            &snap,
+            EntityKind::Wallet,
+            "TA4Wt1DUCqz6YegbnsmqsWC5uUfbdBqPxm",
+        );
+        let fw = ix(
+            &snap,
+            EntityKind::Wallet,
+            "TAF8dttxK5iPKbvYC626aDBytrWANpLRXp",
+        );
         let st = StoreTransfers::new(&snap, &store, 1000);
         let t = trace(&snap, &st, &cfg(a1, FlowDirection::Forward)).unwrap();
         assert_eq!((t.start_amount, t.unit), (3_000_000, Unit::Cny));
@@ -1362,7 +1374,10 @@ mod tests {
         // the 4,000 USDT paid to the financier
         assert_eq!(t.conversions.len(), 1);
         let c = &t.conversions[0];
-        assert_eq!((c.account, c.wallet, c.holder), (da, dw, person(&snap, "D")));
+        assert_eq!(
+            (c.account, c.wallet, c.holder),
+            (da, dw, person(&snap, "D"))
+        );
         assert_eq!((c.cny, c.usdt), (2_880_000, 400_000));
         assert_eq!((c.rate_cny, c.rate_usdt), (3_600_000, 500_000));
         assert_eq!(t.sinks.len(), 1);
@@ -1387,13 +1402,20 @@ mod tests {
     #[test]
     fn usdt_at_the_financier_goes_back_to_the_victims_yuan() {
         let (snap, store) = desk_case();
-        let fw = ix(&snap, EntityKind::Wallet, "TAF8dttxK5iPKbvYC626aDBytrWANpLRXp");
+        let fw = ix(
+            &snap,
+            EntityKind::Wallet,
+            "TAF8dttxK5iPKbvYC626aDBytrWANpLRXp",
+        );
         let st = StoreTransfers::new(&snap, &store, 1000);
         let t = trace(&snap, &st, &cfg(fw, FlowDirection::Backward)).unwrap();
         assert_eq!((t.start_amount, t.unit), (400_000, Unit::Usdt));
         balanced(&t);
         assert_eq!(t.conversions.len(), 1);
-        assert_eq!((t.conversions[0].cny, t.conversions[0].usdt), (2_880_000, 400_000));
+        assert_eq!(
+            (t.conversions[0].cny, t.conversions[0].usdt),
+            (2_880_000, 400_000)
+        );
         // A1's ¥28,800 was paid FIFO from the first victim's ¥10,000 and ¥18,800 of the second's
         let v1 = ix(&snap, EntityKind::Account, "6222000000000005001");
         let v2 = ix(&snap, EntityKind::Account, "6222000000000005002");

@@ -638,7 +638,11 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
             "  {}: {} traced{} = {} at the ends + {} held on the way{}",
             u.unit.as_str(),
             money(u.traced + u.created, u.unit),
-            if u.created > 0 { " (from conversions)" } else { "" },
+            if u.created > 0 {
+                " (from conversions)"
+            } else {
+                ""
+            },
             money(u.ends, u.unit),
             money(u.held, u.unit),
             if u.converted > 0 {
@@ -695,7 +699,10 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
         )
     };
     if !t.conversions.is_empty() {
-        writeln!(out, "\nconversions (yuan left at an account, USDT its holder's wallet paid):")?;
+        writeln!(
+            out,
+            "\nconversions (yuan left at an account, USDT its holder's wallet paid):"
+        )?;
         for c in t.conversions.iter().take(a.limit) {
             writeln!(
                 out,

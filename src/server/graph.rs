@@ -1338,8 +1338,18 @@ pub async fn trace(
                     .collect(),
                 sinks: t.sinks.iter().take(MAX_SINKS).map(sink_view).collect(),
                 held: t.held.iter().take(MAX_SINKS).map(sink_view).collect(),
-                sinks_fen: t.sinks.iter().filter(|s| s.unit == t.unit).map(|s| s.amount).sum(),
-                held_fen: t.held.iter().filter(|s| s.unit == t.unit).map(|s| s.amount).sum(),
+                sinks_fen: t
+                    .sinks
+                    .iter()
+                    .filter(|s| s.unit == t.unit)
+                    .map(|s| s.amount)
+                    .sum(),
+                held_fen: t
+                    .held
+                    .iter()
+                    .filter(|s| s.unit == t.unit)
+                    .map(|s| s.amount)
+                    .sum(),
                 entities,
                 truncated: t.truncated || t.sinks.len().max(t.held.len()) > MAX_SINKS,
                 bound: if t.truncated {
