@@ -9,14 +9,15 @@
 //! | `proximity` | random walk with restart from the seeds over the reached subgraph, links weighted by evidence; walks that enter a hub go back to the seeds (hubs are damped) |
 //! | `community` | the same walk restarting at the seeds *and* every flagged returnee reached, read as *lift*: the walk's mass on the lead divided by what its links alone would draw (its share of all link weight). A compound member's links stay among returnees; a relative's, a courier's or a busy villager's spread over the population, so their lift is low however many returnees they touch |
 //! | `evidence` | strength of the lead's own links (call counts and minutes, transfer counts and amounts, log-scaled) |
-//! | `foreign` | the lead is, or holds, a foreign number; or calls several |
+//! | `foreign` | the lead is, or holds, a foreign number; or calls several (a relative abroad is one or two numbers: beyond [`FOREIGN_FEW`], each distinct foreign number counts fully) |
 //! | `shared_device` | a handset shared by several numbers (one of the lead's, or the lead itself) |
 //! | `per_head` | repeated round-sum payments into the lead's accounts |
 //! | `money` | share of the reported victims' money (paid into reached accounts) that *ends* in the lead's accounts, following transfers forward in time order and splitting in proportion, through the layering accounts that pass it on |
 //! | `known_role` | the lead already carries an investigative role (returnee, suspect…) |
 //! | `stated` | a police source (debrief, case file) states the lead recruited, smuggled, financed or worked with suspects: flagged persons, the first-round core, or stated partners of those (at one remove, weaker) |
-//! | `organiser` | the lead is the active party of such statements: it recruited, smuggled or financed suspects |
+//! | `organiser` | the lead is the active party of such statements: it recruited, smuggled or financed suspects; or it called persons only in the weeks before their stated border crossing ([`RUN_UP_S`]: the run-up a recruiter arranges), each counting half a stated recruitment |
 //! | `core` | second stage, guilt by association with the discovered core: a walk restarting at the first stage's top persons (in proportion to their score), read as lift like `community`. The people the core deals with rise (boss, financiers, recruiters) |
+//! | `core_ties` | second stage: how many core persons the lead deals with directly, times their share of all its contacts. It counts as evidence of its own beside the walks: dozens of suspects making up nearly all of one's contacts (the boss) is not what a walk's lift measures |
 //!
 //! In the second stage the noisy-or of the components is the lead's `suspicion`, and the score is
 //! `suspicion × (IMPORTANCE_FLOOR + (1 − IMPORTANCE_FLOOR) · importance)`, where `importance` is the
@@ -94,6 +95,29 @@ pub const MONEY_HUB_FACTOR: usize = 10;
 /// Transfer hops followed from the victims' payments.
 pub const MONEY_HOPS: u32 = 8;
 
+/// A lead's calls with a person count as contacts in the run-up to that person's border crossing
+/// when all of them fall in this window before it (the crossing's time as a police source states
+/// it: the smuggling or the recruiting), and there were at least [`RUN_UP_CALLS`]. A recruiter
+/// arranges the departure in the weeks before; a relative or a friend calls all year round.
+pub const RUN_UP_S: i64 = 45 * 86_400;
+pub const RUN_UP_CALLS: u32 = 2;
+
+/// Contacts in a border crossing's run-up count as this share of a stated recruitment.
+pub const RUN_UP_SHARE: f64 = 0.5;
+
+/// Distinct foreign numbers beyond this many, called by a lead at home, count as contacts with
+/// the compound (a relative abroad is one or two numbers; a recruiter calls dozens); the share of
+/// `foreign` they make reaches 63% at [`FOREIGN_BREADTH`] more.
+pub const FOREIGN_FEW: u32 = 2;
+pub const FOREIGN_BREADTH: f64 = 4.0;
+
+/// Suspects a member deals with anyway (team-mates, the team leader): only ties beyond this many
+/// count toward `importance`.
+pub const TIES_HANDFUL: u32 = 10;
+
+/// [`Sub::local`] of an entity outside the subgraph.
+const NOT_LOCAL: u32 = u32::MAX;
+
 /// How much each component counts: the probability that the component alone, at full strength,
 /// makes the entity worth pursuing. Components are combined as independent pieces of evidence
 /// (noisy-or): `score = 1 − Π (1 − weight · component)`, so one strong signal (money ending here)
@@ -107,7 +131,7 @@ pub struct Weights {
     pub per_head: f64,
     pub money: f64,
     pub known_role: f64,
-    /// Of the strongest of `community`, `stated`, `core` and `core_ties`.
+    /// Of the strongest of `community`, `stated` and `core`; and, on its own, of `core_ties`.
     pub association: f64,
     pub organiser: f64,
 }
@@ -209,6 +233,9 @@ pub struct Signals {
     pub stated_known: u32,
     /// Suspects (flagged, in the core, or stated partners of those) the lead deals with directly.
     pub suspect_contacts: u32,
+    /// Persons with a stated border crossing whom the lead called in its run-up only (see
+    /// [`RUN_UP_S`]).
+    pub run_up_contacts: u32,
 }
 
 /// A ranked lead.
@@ -298,12 +325,16 @@ fn is_lead_kind(k: EntityKind) -> bool {
 struct Sub {
     nodes: Vec<Ix>,
     hop: Vec<u32>,
-    local: FxHashMap<Ix, u32>,
+    /// Local index of every snapshot entity ([`NOT_LOCAL`] outside the subgraph): a dense array, as
+    /// the subgraph's links are looked up millions of times at a million persons.
+    local: Vec<u32>,
     hub: Vec<bool>,
     /// Per local node: (neighbour, global link), sorted.
     adj: Vec<Vec<(u32, u32)>>,
-    /// Per local node, aligned with `adj`: the link's strength, damped into hubs.
-    w: Vec<Vec<f32>>,
+    /// Per local node, aligned with `adj`: the share of the neighbour's walk mass that moves over
+    /// the link in one step (the link's strength, damped into hubs, over the neighbour's summed
+    /// weight; 0 from a hub, whose walks restart).
+    pull: Vec<Vec<f32>>,
     /// Per local node: summed weight of all its links in the snapshot (`w` covers only those
     /// inside the subgraph); and the sum of all.
     wsum: Vec<f64>,
@@ -323,11 +354,11 @@ impl Sub {
     ) -> Sub {
         let hop: Vec<u32> = nodes.iter().map(|&(_, h)| h).collect();
         let nodes: Vec<Ix> = nodes.iter().map(|&(v, _)| v).collect();
-        let local: FxHashMap<Ix, u32> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| (v, i as u32))
-            .collect();
+        let mut local = vec![NOT_LOCAL; snap.node_count()];
+        for (i, &v) in nodes.iter().enumerate() {
+            local[v as usize] = i as u32;
+        }
+        let at = |u: Ix| Some(local[u as usize]).filter(|&j| j != NOT_LOCAL);
         let adj: Vec<Vec<(u32, u32)>> = nodes
             .par_iter()
             .enumerate()
@@ -338,7 +369,7 @@ impl Sub {
                 let mut a: Vec<(u32, u32)> = snap
                     .all_links(v)
                     .filter(|&(_, l)| exp.filter.passes(snap.link(l)))
-                    .filter_map(|(u, l)| local.get(&u).map(|&j| (j, l)))
+                    .filter_map(|(u, l)| at(u).map(|j| (j, l)))
                     .filter(|&(j, _)| j as usize != i)
                     .collect();
                 a.sort_unstable();
@@ -370,8 +401,8 @@ impl Sub {
                     .filter(|&(u, l)| u != v && exp.filter.passes(snap.link(l)))
                     .map(|(u, l)| {
                         let s = f64::from(strength(snap.link(l)) as f32);
-                        let into_hub = match local.get(&u) {
-                            Some(&j) => hub[j as usize],
+                        let into_hub = match at(u) {
+                            Some(j) => hub[j as usize],
                             None => {
                                 snap.degree(u) >= threshold
                                     || snap.flags(u).contains(Flags::SERVICE)
@@ -411,13 +442,31 @@ impl Sub {
             }
         }
         let total_w = wsum.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        // the weight of u→v is that of v→u (v is no hub: hubs keep no links)
+        let pull: Vec<Vec<f32>> = adj
+            .par_iter()
+            .zip(&w)
+            .map(|(a, wv)| {
+                a.iter()
+                    .zip(wv)
+                    .map(|(&(u, _), &x)| {
+                        let u = u as usize;
+                        if hub[u] || wsum[u] <= 0.0 {
+                            0.0
+                        } else {
+                            (f64::from(x) / wsum[u]) as f32
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
         Sub {
             nodes,
             hop,
             local,
             hub,
             adj,
-            w,
+            pull,
             wsum,
             total_w,
             held,
@@ -432,39 +481,51 @@ impl Sub {
         u
     }
 
-    /// Random walk with restart to `restart` (a distribution over local nodes). Walks that enter a hub
-    /// or a dead end restart.
-    fn walk(&self, restart: &[f64], cfg: &RankConfig) -> Vec<f64> {
+    /// The local index of a snapshot entity, if it is in the subgraph.
+    fn at(&self, v: Ix) -> Option<u32> {
+        Some(self.local[v as usize]).filter(|&j| j != NOT_LOCAL)
+    }
+
+    /// Random walks with restart, one to each of `restarts` (distributions over local nodes), run
+    /// together so each pass over the links serves all of them. Walks that enter a hub or a dead
+    /// end restart. Sums are taken in index order: the result does not depend on the threads.
+    fn walks(&self, restarts: &[&[f64]], cfg: &RankConfig) -> Vec<Vec<f64>> {
         let n = self.nodes.len();
-        let mut x = restart.to_vec();
-        for _ in 0..cfg.iterations {
-            let pulled: Vec<f64> = (0..n)
-                .into_par_iter()
-                .map(|v| {
-                    if self.hub[v] {
-                        return 0.0;
-                    }
-                    self.adj[v]
-                        .iter()
-                        .zip(&self.w[v])
-                        .filter(|&(&(u, _), _)| !self.hub[u as usize])
-                        .map(|(&(u, _), &w)| {
-                            // the weight of u→v is that of v→u: v is no hub
-                            x[u as usize] * f64::from(w) / self.wsum[u as usize]
-                        })
-                        .sum()
-                })
-                .collect();
-            let kept: f64 = pulled.iter().sum();
-            let total: f64 = x.iter().sum();
-            let back = cfg.restart + (1.0 - cfg.restart) * (total - kept).max(0.0);
-            x = pulled
-                .iter()
-                .zip(restart)
-                .map(|(p, r)| (1.0 - cfg.restart) * p + back * r)
-                .collect();
+        let k = restarts.len();
+        let mut x = vec![0.0; n * k];
+        for (j, r) in restarts.iter().enumerate() {
+            for v in 0..n {
+                x[v * k + j] = r[v];
+            }
         }
-        x
+        let mut pulled = vec![0.0; n * k];
+        for _ in 0..cfg.iterations {
+            pulled.par_chunks_mut(k).enumerate().for_each(|(v, out)| {
+                out.iter_mut().for_each(|o| *o = 0.0);
+                for (&(u, _), &p) in self.adj[v].iter().zip(&self.pull[v]) {
+                    let p = f64::from(p);
+                    let xu = &x[u as usize * k..u as usize * k + k];
+                    for j in 0..k {
+                        out[j] += xu[j] * p;
+                    }
+                }
+            });
+            for (j, r) in restarts.iter().enumerate() {
+                let mut kept = 0.0;
+                let mut total = 0.0;
+                for v in 0..n {
+                    kept += pulled[v * k + j];
+                    total += x[v * k + j];
+                }
+                let back = cfg.restart + (1.0 - cfg.restart) * (total - kept).max(0.0);
+                for v in 0..n {
+                    x[v * k + j] = (1.0 - cfg.restart) * pulled[v * k + j] + back * r[v];
+                }
+            }
+        }
+        (0..k)
+            .map(|j| (0..n).map(|v| x[v * k + j]).collect())
+            .collect()
     }
 
     /// Lift of walk mass `x` on each candidate's unit over the unit's share of all link weight
@@ -526,7 +587,7 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             let total: f64 = core.iter().map(|c| c.1).sum();
             let mut restart = vec![0.0; wide.nodes.len()];
             for &(v, s) in &core {
-                restart[wide.local[&v] as usize] = s / total;
+                restart[wide.local[v as usize] as usize] = s / total;
             }
             leads = score(snap, exp, &wide, Some(&restart), &money, cfg);
             sub = wide;
@@ -539,11 +600,7 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
     }
 
     // --- explanations ---------------------------------------------------------------------------
-    let seed_local: Vec<u32> = exp
-        .seeds
-        .iter()
-        .filter_map(|s| sub.local.get(s).copied())
-        .collect();
+    let seed_local: Vec<u32> = exp.seeds.iter().filter_map(|&s| sub.at(s)).collect();
     let seed_side: FxHashSet<u32> = (0..sub.nodes.len() as u32)
         .filter(|&i| sub.hop[i as usize] == 0)
         .collect();
@@ -554,7 +611,7 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
         None
     };
     leads.par_iter_mut().for_each(|lead| {
-        let i = sub.local[&lead.ix];
+        let i = sub.local[lead.ix as usize];
         if let Some((dist, pred)) = &tree {
             lead.paths = explain(snap, &sub, dist, pred, i, cfg.paths_per_lead);
         }
@@ -591,7 +648,7 @@ fn widen(
     let mut seen: FxHashSet<Ix> = sub.nodes.iter().copied().collect();
     let mut frontier: Vec<(Ix, u32)> = Vec::new();
     for &(v, _) in core {
-        let i = sub.local[&v];
+        let i = sub.local[v as usize];
         for j in sub.unit(i) {
             frontier.push((sub.nodes[j as usize], sub.hop[j as usize]));
         }
@@ -654,11 +711,7 @@ fn score(
     cfg: &RankConfig,
 ) -> Vec<Lead> {
     let n = sub.nodes.len();
-    let seed_local: Vec<u32> = exp
-        .seeds
-        .iter()
-        .filter_map(|s| sub.local.get(s).copied())
-        .collect();
+    let seed_local: Vec<u32> = exp.seeds.iter().filter_map(|&s| sub.at(s)).collect();
     let seed_side: FxHashSet<u32> = (0..n as u32)
         .filter(|&i| sub.hop[i as usize] == 0)
         .collect();
@@ -668,7 +721,6 @@ fn score(
     for &s in &seed_local {
         restart[s as usize] = 1.0 / seed_local.len().max(1) as f64;
     }
-    let x = sub.walk(&restart, cfg);
     let returnee_bit = Roles::bit("returnee").unwrap_or(0);
     let is_returnee = |i: usize| {
         snap.kind(sub.nodes[i]) == EntityKind::Person
@@ -681,8 +733,12 @@ fn score(
     for &f in &flagged {
         restart_c[f as usize] = 1.0 / flagged.len() as f64;
     }
-    let xc = sub.walk(&restart_c, cfg);
-    let xk = core.map(|r| sub.walk(r, cfg));
+    let mut restarts: Vec<&[f64]> = vec![&restart, &restart_c];
+    restarts.extend(core);
+    let mut walked = sub.walks(&restarts, cfg).into_iter();
+    let x = walked.next().unwrap_or_default();
+    let xc = walked.next().unwrap_or_default();
+    let xk = walked.next();
     let in_core: Vec<bool> = match core {
         Some(r) => r.iter().map(|&p| p > 0.0).collect(),
         None => vec![false; n],
@@ -727,6 +783,27 @@ fn score(
     let near_known: Vec<bool> = stated
         .iter()
         .map(|p| p.iter().any(|&(j, _)| known[j as usize]))
+        .collect();
+    // when a police source states a person crossed the border (smuggled, or recruited: the
+    // statement's time is the departure), the earliest such time
+    let crossed: Vec<Option<i64>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if !is_person(i) || sub.hub[i] {
+                return None;
+            }
+            let v = sub.nodes[i];
+            sub.adj[i]
+                .iter()
+                .map(|&(_, l)| snap.link(l))
+                .filter(|l| {
+                    matches!(l.kind, LinkKind::SMUGGLED | LinkKind::RECRUITED)
+                        && l.dst == v
+                        && l.has_time()
+                })
+                .map(|l| l.first)
+                .min()
+        })
         .collect();
 
     // --- money: victims' payments traced forward -------------------------------------------------
@@ -782,6 +859,35 @@ fn score(
             people.sort_unstable();
             people.dedup();
             people.retain(|p| !unit.contains(p));
+            // persons called only in the run-up to their stated border crossing
+            let mut run_up: Vec<u32> = Vec::new();
+            for &u in &unit {
+                for &(w, lk) in &sub.adj[u as usize] {
+                    let link = snap.link(lk);
+                    if sub.hub[w as usize]
+                        || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS)
+                        || link.count < RUN_UP_CALLS
+                        || !link.has_time()
+                    {
+                        continue;
+                    }
+                    let whose: &[u32] = if is_person(w as usize) {
+                        std::slice::from_ref(&w)
+                    } else {
+                        &sub.holders[w as usize]
+                    };
+                    for &p in whose {
+                        if let Some(t) = crossed[p as usize] {
+                            if link.first >= t - RUN_UP_S && link.last <= t {
+                                run_up.push(p);
+                            }
+                        }
+                    }
+                }
+            }
+            run_up.sort_unstable();
+            run_up.dedup();
+            run_up.retain(|p| !unit.contains(p));
             s.returnees = people.iter().filter(|&&p| is_returnee(p as usize)).count() as u32;
             s.contacts = people.len() as u32;
             s.core_contacts = people.iter().filter(|&&p| in_core[p as usize]).count() as u32;
@@ -813,6 +919,9 @@ fn score(
                 .filter(|&&(j, active)| active && suspect(j))
                 .count() as u32;
             s.stated_known = partners.iter().filter(|&&(j, _)| known[j as usize]).count() as u32;
+            // a crossing the lead is stated to have arranged counts once, as stated
+            run_up.retain(|p| !partners.iter().any(|&(j, active)| active && j == *p));
+            s.run_up_contacts = run_up.len() as u32;
             s
         })
         .collect();
@@ -836,7 +945,10 @@ fn score(
             let community = lift_score(s.community_lift);
             let evidence = sat(s.evidence, 40.0);
             let foreign = if s.foreign_numbers.is_empty() {
-                0.5 * sat(f64::from(s.foreign_contacts), 3.0)
+                (0.5 * sat(f64::from(s.foreign_contacts), 3.0)).max(sat(
+                    f64::from(s.foreign_contacts.saturating_sub(FOREIGN_FEW)),
+                    FOREIGN_BREADTH,
+                ))
             } else {
                 1.0
             };
@@ -865,17 +977,20 @@ fn score(
                 ("money", money),
                 ("known_role", known_role),
             ];
-            // association measures overlap (a core member scores on all three), so they count
-            // once, by the strongest
+            // the walks' association measures overlap (a core member scores on all three), so
+            // they count once, by the strongest
             // each stated partner in crime who is a suspect is one piece of evidence; a partner
             // flagged or in the core counts more than one known only through their own statements
             let stated = 1.0
                 - (1.0 - STATED_KNOWN).powi(s.stated_known as i32)
                     * (1.0 - STATED_NEAR).powi((s.stated_suspects - s.stated_known) as i32);
-            let organiser = sat(f64::from(s.organised), ORGANISER_SCALE);
+            // arranging a crossing's run-up is half a stated recruitment
+            let organised = f64::from(s.organised) + RUN_UP_SHARE * f64::from(s.run_up_contacts);
+            let organiser = sat(organised, ORGANISER_SCALE);
             components.push(("stated", stated));
             components.push(("organiser", organiser));
             let mut association = community.max(stated);
+            let mut ties = 0.0;
             if core.is_some() {
                 let c = lift_score(s.core_lift);
                 // many core contacts, and most of the lead's contacts in the core
@@ -884,11 +999,13 @@ fn score(
                     / f64::from(s.contacts.max(1));
                 components.push(("core", c));
                 components.push(("core_ties", t));
-                association = association.max(c).max(t);
+                association = association.max(c);
+                ties = t;
             }
             let pairs = [
                 (w.proximity, proximity),
                 (w.association, association),
+                (w.association, ties),
                 (w.evidence, evidence),
                 (w.foreign, foreign),
                 (w.shared_device, shared_device),
@@ -902,8 +1019,11 @@ fn score(
                 // second stage: among suspects, those the network turns on come first (the
                 // money ends with them, they organised others, or dozens of suspects deal with them)
                 let importance = sat(s.victim_share, IMPORTANCE_MONEY)
-                    .max(sat(f64::from(s.organised), IMPORTANCE_ORGANISED))
-                    .max(sat(f64::from(s.suspect_contacts), IMPORTANCE_TIES));
+                    .max(sat(organised, IMPORTANCE_ORGANISED))
+                    .max(sat(
+                        f64::from(s.suspect_contacts.saturating_sub(TIES_HANDFUL)),
+                        IMPORTANCE_TIES,
+                    ));
                 components.push(("suspicion", score));
                 components.push(("importance", importance));
                 score *= IMPORTANCE_FLOOR + (1.0 - IMPORTANCE_FLOOR) * importance;
@@ -1092,7 +1212,7 @@ fn own_signals(
                 s.shared_device = s.shared_device.max(phones.len() as u32);
                 if phones
                     .iter()
-                    .any(|p| sub.local.get(p).is_some_and(|j| seed_side.contains(j)))
+                    .any(|&p| sub.at(p).is_some_and(|j| seed_side.contains(&j)))
                 {
                     s.shares_device_with_seed = true;
                 }
@@ -1361,6 +1481,14 @@ fn reasons(
             "stated to have recruited, smuggled or financed {} suspect{}",
             s.organised,
             if s.organised == 1 { "" } else { "s" }
+        ));
+    }
+    if s.run_up_contacts > 0 {
+        out.push(format!(
+            "called {} person{} only in the {} days before their stated border crossing",
+            s.run_up_contacts,
+            if s.run_up_contacts == 1 { "" } else { "s" },
+            RUN_UP_S / 86_400
         ));
     }
     if s.stated_suspects > s.organised {
