@@ -36,6 +36,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.addr
         );
     }
+    // Named, so that the ranking's parallel work shows apart in per-thread CPU figures (the load
+    // test reads them from /proc). Ignored when a pool already exists.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("rayon-{i}"))
+        .build_global();
     let store = Arc::new(
         Store::open(&args.db)
             .with_context(|| format!("opening the store at {}", args.db.display()))?,

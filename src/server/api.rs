@@ -197,7 +197,6 @@ pub async fn list_users(
 pub struct CreateUserReq {
     pub name: String,
     pub role: String,
-    #[serde(default)]
     pub password: Option<String>,
 }
 
@@ -282,7 +281,6 @@ fn check_map_id(id: &str) -> ApiResult<()> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListMapsQuery {
-    #[serde(default)]
     pub status: Option<String>,
 }
 
@@ -359,12 +357,22 @@ pub async fn get_map(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<MapView>> {
-    check_map_id(&id)?;
-    let (meta, version, content) = st.maps.content(&id, None, caller.actor())?;
+    open_map(&st, &caller, &id, None)
+}
+
+/// One version of a map (`None`: the latest), recorded as opened.
+fn open_map(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+    version: Option<u32>,
+) -> ApiResult<ApiJson<MapView>> {
+    check_map_id(id)?;
+    let (meta, version, content) = st.maps.content(id, version, caller.actor())?;
     st.record(
         &caller.user,
         "casemap_open",
-        vec![map_ref(&id)],
+        vec![map_ref(id)],
         format!("version {version}"),
     )?;
     Ok(ApiJson(MapView {
@@ -379,22 +387,10 @@ pub async fn get_map_version(
     caller: Caller,
     Path((id, v)): Path<(String, String)>,
 ) -> ApiResult<ApiJson<MapView>> {
-    check_map_id(&id)?;
     let v: u32 = v
         .parse()
         .map_err(|_| ApiError::bad("the version must be a positive number"))?;
-    let (meta, version, content) = st.maps.content(&id, Some(v), caller.actor())?;
-    st.record(
-        &caller.user,
-        "casemap_open",
-        vec![map_ref(&id)],
-        format!("version {version}"),
-    )?;
-    Ok(ApiJson(MapView {
-        meta,
-        version,
-        content,
-    }))
+    open_map(&st, &caller, &id, Some(v))
 }
 
 #[derive(Serialize)]
@@ -427,10 +423,8 @@ pub async fn map_versions(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SaveMapReq {
-    #[serde(default)]
     pub name: Option<String>,
     /// The version the client started from; a save on top of a newer version is refused (409).
-    #[serde(default)]
     pub base_version: Option<u32>,
     #[serde(flatten)]
     pub content: CaseMapContent,
@@ -450,12 +444,24 @@ pub async fn save_map(
         &req.content,
         req.base_version,
     )?;
-    st.record(
-        &caller.user,
+    map_changed(
+        &st,
+        &caller,
         "casemap_save",
         entity_refs(&req.content, &id),
-        format!("version {}", m.version),
-    )?;
+        m,
+    )
+}
+
+/// Records a change of a map that made its version `m.version`, and answers with the map.
+fn map_changed(
+    st: &AppState,
+    caller: &Caller,
+    action: &str,
+    refs: Vec<String>,
+    m: CaseMapMeta,
+) -> ApiResult<ApiJson<CaseMapMeta>> {
+    st.record(&caller.user, action, refs, format!("version {}", m.version))?;
     Ok(ApiJson(m))
 }
 
@@ -472,7 +478,6 @@ fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<Optio
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CommentReq {
-    #[serde(default)]
     pub text: Option<String>,
 }
 
@@ -483,13 +488,7 @@ pub async fn submit_map(
 ) -> ApiResult<ApiJson<CaseMapMeta>> {
     check_map_id(&id)?;
     let m = st.maps.submit(&id, caller.actor())?;
-    st.record(
-        &caller.user,
-        "casemap_submit",
-        vec![map_ref(&id)],
-        format!("version {}", m.version),
-    )?;
-    Ok(ApiJson(m))
+    map_changed(&st, &caller, "casemap_submit", vec![map_ref(&id)], m)
 }
 
 pub async fn comment_map(
@@ -501,13 +500,7 @@ pub async fn comment_map(
     check_map_id(&id)?;
     let text = req.text.unwrap_or_default();
     let m = st.maps.comment(&id, caller.actor(), &text)?;
-    st.record(
-        &caller.user,
-        "casemap_comment",
-        vec![map_ref(&id)],
-        format!("version {}", m.version),
-    )?;
-    Ok(ApiJson(m))
+    map_changed(&st, &caller, "casemap_comment", vec![map_ref(&id)], m)
 }
 
 pub async fn approve_map(
@@ -549,20 +542,13 @@ fn review_map(
             "casemap_return",
         )
     };
-    st.record(
-        &caller.user,
-        action,
-        vec![map_ref(id)],
-        format!("version {}", m.version),
-    )?;
-    Ok(ApiJson(m))
+    map_changed(st, caller, action, vec![map_ref(id)], m)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     pub format: String,
-    #[serde(default)]
     pub version: Option<u32>,
 }
 
@@ -610,15 +596,11 @@ pub async fn export_map(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    #[serde(default)]
     pub user: Option<String>,
-    #[serde(default)]
     pub action: Option<String>,
     #[serde(default, rename = "ref")]
     pub entity_ref: Option<String>,
-    #[serde(default)]
     pub before: Option<u64>,
-    #[serde(default)]
     pub limit: Option<u32>,
 }
 

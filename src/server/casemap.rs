@@ -104,7 +104,6 @@ pub struct MapEntity {
     pub y: f64,
     #[serde(default)]
     pub roles: Vec<String>,
-    #[serde(default)]
     pub community: Option<u64>,
     #[serde(default)]
     pub note: String,
@@ -119,14 +118,10 @@ pub struct MapLink {
     #[serde(default)]
     pub count: u64,
     /// Total amount in fen, for transfers.
-    #[serde(default)]
     pub amount_fen: Option<i64>,
     /// Total duration in seconds, for calls.
-    #[serde(default)]
     pub duration_s: Option<i64>,
-    #[serde(default)]
     pub first: Option<i64>,
-    #[serde(default)]
     pub last: Option<i64>,
     #[serde(default)]
     pub note: String,

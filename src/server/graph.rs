@@ -162,10 +162,8 @@ pub fn link_view(snap: &Snapshot, l: &SnapLink) -> LinkView {
 /// Finds the entity a user named: a canonical ref or any identifier as typed. Unknown: 404 that
 /// lists near matches.
 pub fn resolve(snap: &Snapshot, text: &str) -> ApiResult<Ix> {
-    for n in ident::interpretations(text) {
-        if let Some(ix) = snap.lookup(n.kind, &n.key) {
-            return Ok(ix);
-        }
+    if let Some(ix) = resolve_exact(snap, text) {
+        return Ok(ix);
     }
     let near: Vec<String> = snap
         .search(text, 5)
@@ -180,6 +178,14 @@ pub fn resolve(snap: &Snapshot, text: &str) -> ApiResult<Ix> {
             near.join(", ")
         )
     }))
+}
+
+/// The entity `text` names exactly (a canonical ref or an identifier in any writing), without
+/// the near-match search: cheap enough for an async worker.
+fn resolve_exact(snap: &Snapshot, text: &str) -> Option<Ix> {
+    ident::interpretations(text)
+        .into_iter()
+        .find_map(|n| snap.lookup(n.kind, &n.key))
 }
 
 fn check_range(name: &str, v: u32, lo: u32, hi: u32) -> ApiResult<u32> {
@@ -235,16 +241,13 @@ fn check_ref_text(r: &str) -> ApiResult<()> {
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     pub q: String,
-    #[serde(default)]
     pub limit: Option<u32>,
-    #[serde(default)]
     pub kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntityQuery {
-    #[serde(default)]
     pub links: Option<u32>,
 }
 
@@ -253,9 +256,7 @@ pub struct EntityQuery {
 pub struct EvidenceQuery {
     pub from: String,
     pub to: String,
-    #[serde(default)]
     pub kind: Option<String>,
-    #[serde(default)]
     pub limit: Option<u32>,
 }
 
@@ -264,23 +265,15 @@ pub struct EvidenceQuery {
 pub struct ExpandReq {
     /// Canonical refs or identifiers as typed (phone in any format, ID number, card number).
     pub seeds: Vec<String>,
-    #[serde(default)]
     pub hops: Option<u32>,
-    #[serde(default)]
     pub limit: Option<u32>,
-    #[serde(default)]
     pub kinds: Option<Vec<String>>,
-    #[serde(default)]
     pub link_kinds: Option<Vec<String>>,
     /// Unix seconds: evidence at or after.
-    #[serde(default)]
     pub from: Option<i64>,
     /// Unix seconds: evidence at or before.
-    #[serde(default)]
     pub to: Option<i64>,
-    #[serde(default)]
     pub min_count: Option<u64>,
-    #[serde(default)]
     pub min_amount_fen: Option<i64>,
 }
 
@@ -312,11 +305,8 @@ impl ExpandReq {
 pub struct PathReq {
     pub from: String,
     pub to: String,
-    #[serde(default)]
     pub max_len: Option<u32>,
-    #[serde(default)]
     pub k: Option<u32>,
-    #[serde(default)]
     pub include_hubs: Option<bool>,
 }
 
@@ -340,18 +330,13 @@ impl PathReq {
 pub struct TraceReq {
     pub account: String,
     /// `forward` (where the money went) or `backward` (where it came from).
-    #[serde(default)]
     pub direction: Option<String>,
-    #[serde(default)]
     pub hops: Option<u32>,
     /// Seconds the money is followed past the start account's last traced transfer (backward:
     /// before its first); default a week.
-    #[serde(default)]
     pub window_s: Option<i64>,
     /// Unix seconds: trace the start account's transfers at or after.
-    #[serde(default)]
     pub from: Option<i64>,
-    #[serde(default)]
     pub limit: Option<u32>,
 }
 
@@ -882,11 +867,12 @@ pub async fn expand(
     )
     .map_err(ApiError::bad)?;
     let g = st.graph.current()?;
-    let slot = st.expand_cache.slot(g.generation(), req.cache_key());
-    let mut hit = true;
+    let slot = st.expand_cache.slot(g.generation(), req.cache_key(&g.snap));
+    // `hit`: answered from the cache; `shared`: waited for an identical request computing it.
+    let mut cache = if slot.initialized() { "hit" } else { "shared" };
     let done = slot
         .get_or_try_init(|| {
-            hit = false;
+            cache = "miss";
             compute_expand(&st, g, req.clone(), filter)
         })
         .await?
@@ -900,30 +886,50 @@ pub async fn expand(
             req.hops.unwrap_or(3),
             req.limit.unwrap_or(200),
             done.leads,
-            if hit { " (cached)" } else { "" }
+            if cache == "miss" { "" } else { " (cached)" }
         ),
     )?;
+    let timing = if cache == "miss" {
+        done.timing.clone()
+    } else {
+        format!("cache;desc={cache}")
+    };
     Ok(axum::response::IntoResponse::into_response((
         [
-            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_string(),
+            ),
             (
                 axum::http::HeaderName::from_static("x-fraudnet-cache"),
-                if hit { "hit" } else { "miss" },
+                cache.to_string(),
             ),
+            (axum::http::HeaderName::from_static("server-timing"), timing),
         ],
         done.json.clone(),
     )))
 }
 
-/// Expands and ranks on a blocking thread, and serialises the answer there too.
+/// Expands and ranks on a blocking thread, and serialises the answer there too. Times each
+/// phase, from the wait for a query slot to the serialisation, for the `Server-Timing` header.
 async fn compute_expand(
     st: &AppState,
     g: Arc<Loaded>,
     r2: ExpandReq,
     filter: LinkFilter,
 ) -> ApiResult<Arc<Expanded>> {
+    let queued = std::time::Instant::now();
     st.blocking(move || {
         let t0 = std::time::Instant::now();
+        let mut phases: Vec<(String, f64)> = vec![("queue".into(), (t0 - queued).as_secs_f64())];
+        let mut lap = {
+            let mut t = t0;
+            move |name: &str, phases: &mut Vec<(String, f64)>| {
+                let now = std::time::Instant::now();
+                phases.push((name.to_string(), (now - t).as_secs_f64()));
+                t = now;
+            }
+        };
         let snap = &g.snap;
         let seeds: Vec<Ix> = r2
             .seeds
@@ -935,10 +941,19 @@ async fn compute_expand(
         cfg.filter = filter;
         cfg.max_nodes = MAX_VISIT;
         let x = algo_expand(snap, &cfg).map_err(|e| ApiError::bad(e.to_string()))?;
+        lap("expand", &mut phases);
         let ranking = rank(
             snap,
             &x,
             &RankConfig::standard(r2.limit.unwrap_or(200) as usize),
+        );
+        lap("rank", &mut phases);
+        // Inside `rank` (its own timers), shown after it.
+        phases.extend(
+            ranking
+                .phases
+                .iter()
+                .map(|&(name, secs)| (format!("rank_{name}"), secs)),
         );
         let leads: Vec<LeadView> = ranking
             .leads
@@ -1014,15 +1029,27 @@ async fn compute_expand(
         let resp = expand_resp;
         let mut refs: Vec<String> = resp.seeds.iter().map(|s| s.entity_ref.clone()).collect();
         refs.extend(resp.leads.iter().take(50).map(|l| l.entity_ref.clone()));
+        lap("render", &mut phases);
         let json = serde_json::to_vec(&resp)
             .map_err(|e| ApiError::internal(format!("serialising an expansion: {e}")))?;
+        lap("json", &mut phases);
         Ok(Arc::new(Expanded {
             json: json.into(),
             refs,
             leads: resp.leads.len(),
+            timing: server_timing(&phases),
         }))
     })
     .await
+}
+
+/// A `Server-Timing` header value: `name;dur=MILLISECONDS` per phase.
+fn server_timing(phases: &[(String, f64)]) -> String {
+    phases
+        .iter()
+        .map(|(name, secs)| format!("{name};dur={:.1}", secs * 1000.0))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A bounded cache of expansion answers, keyed by snapshot generation and normalised request, with
@@ -1047,6 +1074,8 @@ pub struct Expanded {
     pub json: axum::body::Bytes,
     pub refs: Vec<String>,
     pub leads: usize,
+    /// Where the computation's time went, as a `Server-Timing` header value.
+    pub timing: String,
 }
 
 impl ExpandCache {
@@ -1090,8 +1119,10 @@ impl ExpandCache {
 }
 
 impl ExpandReq {
-    /// The request with its lists sorted and defaults filled in: equal keys, equal answers.
-    fn cache_key(&self) -> String {
+    /// The request with its lists sorted and defaults filled in, each seed the canonical ref of
+    /// the entity it names (so `13800138000` and `phone:+8613800138000` share an answer): equal
+    /// keys, equal answers. A seed that names nothing exactly stays as typed (its request fails).
+    fn cache_key(&self, snap: &Snapshot) -> String {
         let sorted = |v: &Option<Vec<String>>| {
             let mut v: Vec<String> = v
                 .iter()
@@ -1102,7 +1133,14 @@ impl ExpandReq {
             v.dedup();
             v
         };
-        let mut seeds: Vec<&str> = self.seeds.iter().map(|s| s.trim()).collect();
+        let mut seeds: Vec<String> = self
+            .seeds
+            .iter()
+            .map(|s| match resolve_exact(snap, s) {
+                Some(ix) => snap.reference(ix),
+                None => s.trim().to_string(),
+            })
+            .collect();
         seeds.sort_unstable();
         seeds.dedup();
         serde_json::json!([

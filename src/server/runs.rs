@@ -197,13 +197,10 @@ pub const MAX_MEMBERS: u32 = 5_000;
 #[serde(deny_unknown_fields)]
 pub struct RunQuery {
     /// Communities listed (largest first), default 100.
-    #[serde(default)]
     pub limit: Option<u32>,
     /// Only communities of at least this many members, default 2.
-    #[serde(default)]
     pub min_size: Option<u32>,
     /// List the members of communities of at most [`MAX_MEMBERS`] members.
-    #[serde(default)]
     pub members: Option<bool>,
 }
 
@@ -266,7 +263,6 @@ pub async fn run(
 #[serde(deny_unknown_fields)]
 pub struct MembershipReq {
     /// A run number or `latest` (default).
-    #[serde(default)]
     pub run: Option<String>,
     pub refs: Vec<String>,
 }

@@ -3,7 +3,7 @@
 use super::docs::{DocStore, MemDocs};
 use super::*;
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -23,6 +23,10 @@ pub(crate) fn test_config() -> ServerConfig {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        TestApp::with_config(test_config())
+    }
+
+    pub fn with_config(config: ServerConfig) -> TestApp {
         let docs = Arc::new(MemDocs::new());
         for (name, role) in [
             ("inv", auth::Role::Investigator),
@@ -33,7 +37,7 @@ impl TestApp {
         ] {
             auth::add_user(docs.as_ref(), name, role, "password-123").unwrap();
         }
-        let state = AppState::new(docs.clone() as Arc<dyn DocStore>, test_config()).unwrap();
+        let state = AppState::new(docs.clone() as Arc<dyn DocStore>, config).unwrap();
         TestApp {
             app: router(state.clone()),
             state,
@@ -47,7 +51,7 @@ impl TestApp {
         uri: &str,
         cookie: Option<&str>,
         body: Option<Value>,
-    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+    ) -> (StatusCode, Value, HeaderMap) {
         let mut b = Request::builder().method(method).uri(uri);
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, c);
@@ -62,7 +66,22 @@ impl TestApp {
         self.raw(req).await
     }
 
-    pub async fn raw(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+    /// A GET with a session.
+    pub async fn get(&self, uri: &str, cookie: &str) -> (StatusCode, Value, HeaderMap) {
+        self.call(Method::GET, uri, Some(cookie), None).await
+    }
+
+    /// A POST of a JSON body with a session.
+    pub async fn post(
+        &self,
+        uri: &str,
+        cookie: &str,
+        body: Value,
+    ) -> (StatusCode, Value, HeaderMap) {
+        self.call(Method::POST, uri, Some(cookie), Some(body)).await
+    }
+
+    pub async fn raw(&self, req: Request<Body>) -> (StatusCode, Value, HeaderMap) {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -257,14 +276,14 @@ async fn login_logout_and_bad_credentials() {
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let c = t.login("inv").await;
-    let (s, v, _) = t.call(Method::GET, "/api/me", Some(&c), None).await;
+    let (s, v, _) = t.get("/api/me", &c).await;
     assert_eq!(
         (s, v["user"].as_str(), v["role"].as_str()),
         (StatusCode::OK, Some("inv"), Some("investigator"))
     );
     let (s, _, _) = t.call(Method::POST, "/api/logout", Some(&c), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _, _) = t.call(Method::GET, "/api/me", Some(&c), None).await;
+    let (s, _, _) = t.get("/api/me", &c).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -392,7 +411,7 @@ async fn malformed_oversized_and_absurd_requests_are_4xx() {
             "hops",
         ),
     ] {
-        let (s, v, _) = t.call(Method::POST, uri, Some(&c), Some(body)).await;
+        let (s, v, _) = t.post(uri, &c, body).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}: {v}");
         assert!(
             v["error"]["message"].as_str().unwrap().contains(needle),
@@ -408,7 +427,7 @@ async fn malformed_oversized_and_absurd_requests_are_4xx() {
         "/api/casemaps?status=lost",
         "/api/casemaps/cm-x/versions/abc",
     ] {
-        let (s, v, _) = t.call(Method::GET, uri, Some(&c), None).await;
+        let (s, v, _) = t.get(uri, &c).await;
         assert!(s.is_client_error(), "{uri}: {s} {v}");
         assert_error(&v);
     }
@@ -472,9 +491,7 @@ async fn create_map(t: &TestApp, c: &str) -> String {
         "links": [{"from": "person:36073019900101123X", "to": "phone:+8613800138000", "kind": "owns", "count": 1}],
         "queries": [{"expand": {"seeds": ["phone:+8613800138000"], "hops": 3}}]
     });
-    let (s, v, _) = t
-        .call(Method::POST, "/api/casemaps", Some(c), Some(body))
-        .await;
+    let (s, v, _) = t.post("/api/casemaps", c, body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v["id"].as_str().unwrap().to_string()
 }
@@ -490,17 +507,9 @@ async fn case_map_review_roles_and_audit() {
     let u = |p: &str| format!("/api/casemaps/{id}{p}");
 
     // Drafts: owner and supervisors only; others get 404 (the draft is not revealed).
-    assert_eq!(
-        t.call(Method::GET, &u(""), Some(&inv2), None).await.0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        t.call(Method::GET, &u(""), Some(&sup), None).await.0,
-        StatusCode::OK
-    );
-    let (_, list, _) = t
-        .call(Method::GET, "/api/casemaps", Some(&inv2), None)
-        .await;
+    assert_eq!(t.get(&u(""), &inv2).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.get(&u(""), &sup).await.0, StatusCode::OK);
+    let (_, list, _) = t.get("/api/casemaps", &inv2).await;
     assert_eq!(list.as_array().unwrap().len(), 0);
 
     // Save a second version; submit.
@@ -538,22 +547,10 @@ async fn case_map_review_roles_and_audit() {
 
     // The supervisor comments and approves.
     let (s, _, _) = t
-        .call(
-            Method::POST,
-            &u("/comments"),
-            Some(&sup),
-            Some(json!({"text": "证据充分"})),
-        )
+        .post(&u("/comments"), &sup, json!({"text": "证据充分"}))
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v, _) = t
-        .call(
-            Method::POST,
-            &u("/approve"),
-            Some(&sup),
-            Some(json!({"text": "同意"})),
-        )
-        .await;
+    let (s, v, _) = t.post(&u("/approve"), &sup, json!({"text": "同意"})).await;
     assert_eq!(
         (s, v["status"].as_str()),
         (StatusCode::OK, Some("approved")),
@@ -565,11 +562,8 @@ async fn case_map_review_roles_and_audit() {
             .0,
         StatusCode::CONFLICT
     );
-    assert_eq!(
-        t.call(Method::GET, &u(""), Some(&inv2), None).await.0,
-        StatusCode::OK
-    );
-    let (s, v, _) = t.call(Method::GET, &u("/versions"), Some(&inv), None).await;
+    assert_eq!(t.get(&u(""), &inv2).await.0, StatusCode::OK);
+    let (s, v, _) = t.get(&u("/versions"), &inv).await;
     assert_eq!((s, v.as_array().unwrap().len()), (StatusCode::OK, 2));
 
     // Exports.
@@ -580,12 +574,7 @@ async fn case_map_review_roles_and_audit() {
         ("ftm", "\"schema\""),
     ] {
         let (s, v, h) = t
-            .call(
-                Method::GET,
-                &u(&format!("/export?format={f}&version=1")),
-                Some(&inv),
-                None,
-            )
+            .get(&u(&format!("/export?format={f}&version=1")), &inv)
             .await;
         assert_eq!(s, StatusCode::OK, "{f}");
         assert!(
@@ -595,24 +584,14 @@ async fn case_map_review_roles_and_audit() {
         assert!(h.get(header::CONTENT_DISPOSITION).is_some());
     }
     assert_eq!(
-        t.call(Method::GET, &u("/export?format=pdf"), Some(&inv), None)
-            .await
-            .0,
+        t.get(&u("/export?format=pdf"), &inv).await.0,
         StatusCode::BAD_REQUEST
     );
 
     // The audit log holds the story, readable by supervisors and admins, not investigators.
-    assert_eq!(
-        t.call(Method::GET, "/api/audit", Some(&inv), None).await.0,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(t.get("/api/audit", &inv).await.0, StatusCode::FORBIDDEN);
     let (s, v, _) = t
-        .call(
-            Method::GET,
-            &format!("/api/audit?ref=casemap:{id}&limit=100"),
-            Some(&adm),
-            None,
-        )
+        .get(&format!("/api/audit?ref=casemap:{id}&limit=100"), &adm)
         .await;
     assert_eq!(s, StatusCode::OK);
     let actions: Vec<&str> = v
@@ -631,9 +610,7 @@ async fn case_map_review_roles_and_audit() {
     ] {
         assert!(actions.contains(&a), "{a} not in {actions:?}");
     }
-    let (_, v, _) = t
-        .call(Method::GET, "/api/audit/verify", Some(&sup), None)
-        .await;
+    let (_, v, _) = t.get("/api/audit/verify", &sup).await;
     assert_eq!(v["ok"], true, "{v}");
 
     // Tampering with a stored entry is detected.
@@ -644,9 +621,7 @@ async fn case_map_review_roles_and_audit() {
     t.docs
         .put_doc(audit::AUDIT_COLLECTION, k, e.to_string().as_bytes())
         .unwrap();
-    let (_, v, _) = t
-        .call(Method::GET, "/api/audit/verify", Some(&adm), None)
-        .await;
+    let (_, v, _) = t.get("/api/audit/verify", &adm).await;
     assert_eq!(v["ok"], false, "{v}");
     assert_eq!(v["first_bad"].as_str(), Some(k.as_str()));
 }
@@ -657,43 +632,31 @@ async fn accounts_are_admin_only_and_passwords_never_returned() {
     let inv = t.login("inv").await;
     let adm = t.login("adm").await;
     let (s, _, _) = t
-        .call(
-            Method::POST,
-            "/api/users",
-            Some(&inv),
-            Some(json!({"name": "x", "role": "admin"})),
-        )
+        .post("/api/users", &inv, json!({"name": "x", "role": "admin"}))
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/users",
-            Some(&adm),
-            Some(json!({"name": "新人", "role": "analyst"})),
+            &adm,
+            json!({"name": "新人", "role": "analyst"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let pw = v["generated_password"].as_str().unwrap().to_string();
     let (s, _, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/users",
-            Some(&adm),
-            Some(json!({"name": "新人", "role": "analyst"})),
+            &adm,
+            json!({"name": "新人", "role": "analyst"}),
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (s, _, _) = t
-        .call(
-            Method::POST,
-            "/api/users",
-            Some(&adm),
-            Some(json!({"name": "y", "role": "king"})),
-        )
+        .post("/api/users", &adm, json!({"name": "y", "role": "king"}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (_, v, _) = t.call(Method::GET, "/api/users", Some(&adm), None).await;
+    let (_, v, _) = t.get("/api/users", &adm).await;
     assert!(!v.to_string().contains("argon2") && !v.to_string().contains(&pw));
     let (s, _, _) = t
         .call(
@@ -704,9 +667,7 @@ async fn accounts_are_admin_only_and_passwords_never_returned() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, v, _) = t
-        .call(Method::GET, "/api/audit?limit=1000", Some(&adm), None)
-        .await;
+    let (_, v, _) = t.get("/api/audit?limit=1000", &adm).await;
     assert!(!v.to_string().contains(&pw));
 }
 
@@ -716,20 +677,17 @@ async fn graph_endpoints_without_a_graph_say_so() {
     assert!(t.state.graph.generation().is_none());
     let c = t.login("ana").await;
     let (s, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/expand",
-            Some(&c),
-            Some(json!({"seeds": ["phone:+8613800138000"]})),
+            &c,
+            json!({"seeds": ["phone:+8613800138000"]}),
         )
         .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert_error(&v);
-    let (s, v, _) = t.call(Method::GET, "/api/status", Some(&c), None).await;
+    let (s, v, _) = t.get("/api/status", &c).await;
     assert_eq!((s, v["loaded"].as_bool()), (StatusCode::OK, Some(false)));
-    let (s, v, _) = t
-        .call(Method::GET, "/api/openapi.json", Some(&c), None)
-        .await;
+    let (s, v, _) = t.get("/api/openapi.json", &c).await;
     assert_eq!((s, v["openapi"].as_str()), (StatusCode::OK, Some("3.0.3")));
 }
 
@@ -811,32 +769,16 @@ async fn search_entity_and_evidence_on_a_case() {
     let t = TestApp::with_case();
     let c = t.login("inv").await;
     // A phone number as people write it finds the phone.
-    let (s, v, _) = t
-        .call(Method::GET, "/api/search?q=138-0013-8000", Some(&c), None)
-        .await;
+    let (s, v, _) = t.get("/api/search?q=138-0013-8000", &c).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v["generation"].as_u64().is_some());
     assert_eq!(v["groups"][0]["kind"], "phone");
     assert_eq!(v["groups"][0]["items"][0]["ref"], "phone:+8613800138000");
     // A name finds the person.
-    let (_, v, _) = t
-        .call(
-            Method::GET,
-            "/api/search?q=%E7%8E%8B%E4%BA%94",
-            Some(&c),
-            None,
-        )
-        .await;
+    let (_, v, _) = t.get("/api/search?q=%E7%8E%8B%E4%BA%94", &c).await;
     assert_eq!(v["groups"][0]["items"][0]["label"], "王五", "{v}");
 
-    let (s, v, _) = t
-        .call(
-            Method::GET,
-            "/api/entity/phone:+8613800138000",
-            Some(&c),
-            None,
-        )
-        .await;
+    let (s, v, _) = t.get("/api/entity/phone:+8613800138000", &c).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let kinds: Vec<&str> = v["links"]
         .as_array()
@@ -860,14 +802,7 @@ async fn search_entity_and_evidence_on_a_case() {
     );
 
     // Unknown refs: 404 with a clear message.
-    let (s, v, _) = t
-        .call(
-            Method::GET,
-            "/api/entity/phone:+8613700000000",
-            Some(&c),
-            None,
-        )
-        .await;
+    let (s, v, _) = t.get("/api/entity/phone:+8613700000000", &c).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v["error"]["message"]
         .as_str()
@@ -875,12 +810,7 @@ async fn search_entity_and_evidence_on_a_case() {
         .contains("no entity"));
 
     let (s, v, _) = t
-        .call(
-            Method::GET,
-            "/api/evidence?from=account:6222021234567890128&to=account:6222020000000000001&kind=transfer",
-            Some(&c),
-            None,
-        )
+        .get("/api/evidence?from=account:6222021234567890128&to=account:6222020000000000001&kind=transfer", &c)
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["records"][0]["value"], 5_000_000);
@@ -891,12 +821,7 @@ async fn search_entity_and_evidence_on_a_case() {
         .contains("case.csv"));
     // Evidence can be asked from either end.
     let (s, v, _) = t
-        .call(
-            Method::GET,
-            "/api/evidence?from=13900139000&to=13800138000",
-            Some(&c),
-            None,
-        )
+        .get("/api/evidence?from=13900139000&to=13800138000", &c)
         .await;
     assert_eq!(
         (s, v["records"].as_array().map(Vec::len)),
@@ -905,14 +830,7 @@ async fn search_entity_and_evidence_on_a_case() {
     );
 
     // Every look is in the audit log.
-    let (_, v, _) = t
-        .call(
-            Method::GET,
-            "/api/audit?user=inv",
-            Some(&t.login("adm").await),
-            None,
-        )
-        .await;
+    let (_, v, _) = t.get("/api/audit?user=inv", &t.login("adm").await).await;
     let actions: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -929,11 +847,10 @@ async fn expand_path_and_trace_on_a_case() {
     let t = TestApp::with_case();
     let c = t.login("inv").await;
     let (s, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/expand",
-            Some(&c),
-            Some(json!({"seeds": ["13900139000"], "hops": 3})),
+            &c,
+            json!({"seeds": ["13900139000"], "hops": 3}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -966,11 +883,10 @@ async fn expand_path_and_trace_on_a_case() {
     assert!(scores.windows(2).all(|w| w[0] >= w[1]));
     // Filters: only persons; a time window before every call finds nothing through calls.
     let (_, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/expand",
-            Some(&c),
-            Some(json!({"seeds": ["13900139000"], "kinds": ["person"]})),
+            &c,
+            json!({"seeds": ["13900139000"], "kinds": ["person"]}),
         )
         .await;
     assert!(
@@ -982,42 +898,38 @@ async fn expand_path_and_trace_on_a_case() {
         "{v}"
     );
     let (_, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/expand",
-            Some(&c),
-            Some(json!({"seeds": ["13900139000"], "to": 1_600_000_000})),
+            &c,
+            json!({"seeds": ["13900139000"], "to": 1_600_000_000}),
         )
         .await;
     assert_eq!(v["leads"].as_array().unwrap().len(), 0, "{v}");
     // Unknown seed: 404 with a clear message.
     let (s, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/expand",
-            Some(&c),
-            Some(json!({"seeds": ["phone:+8613100000000"]})),
+            &c,
+            json!({"seeds": ["phone:+8613100000000"]}),
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 
     let (s, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/path",
-            Some(&c),
-            Some(json!({"from": "13900139000", "to": "account:6222020000000000001"})),
+            &c,
+            json!({"from": "13900139000", "to": "account:6222020000000000001"}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["paths"][0].as_array().unwrap().len(), 4, "{v}");
 
     let (s, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/trace",
-            Some(&c),
-            Some(json!({"account": "account:6222021234567890128"})),
+            &c,
+            json!({"account": "account:6222021234567890128"}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -1027,29 +939,90 @@ async fn expand_path_and_trace_on_a_case() {
 }
 
 #[tokio::test]
+async fn expansions_are_cached_per_entity_computed_once_and_timed() {
+    let t = TestApp::with_case();
+    let c = t.login("inv").await;
+    let body = |seed: &str, hops: u32| json!({"seeds": [seed], "hops": hops, "limit": 10});
+    let cache = |h: &HeaderMap| h["x-fraudnet-cache"].to_str().unwrap().to_string();
+    let (s, first, h) = t.post("/api/expand", &c, body("13900139000", 3)).await;
+    assert_eq!(
+        (s, cache(&h)),
+        (StatusCode::OK, "miss".to_string()),
+        "{first}"
+    );
+    let timing = h["server-timing"].to_str().unwrap();
+    for phase in [
+        "queue;dur=",
+        "expand;dur=",
+        "rank;dur=",
+        "render;dur=",
+        "json;dur=",
+    ] {
+        assert!(timing.contains(phase), "{timing}");
+    }
+    // Another writing of the same phone names the same entity: the same answer, from the cache.
+    let (s, again, h) = t
+        .post("/api/expand", &c, body("+86 139 0013 9000", 3))
+        .await;
+    assert_eq!((s, cache(&h)), (StatusCode::OK, "hit".to_string()));
+    assert_eq!(again, first);
+    assert_eq!(h["server-timing"], "cache;desc=hit");
+    // Other parameters are another question.
+    let (_, _, h) = t.post("/api/expand", &c, body("13900139000", 2)).await;
+    assert_eq!(cache(&h), "miss");
+    // Two identical requests at once: computed once, the other waits for it.
+    let (a, b) = tokio::join!(
+        t.post("/api/expand", &c, body("13800138000", 3)),
+        t.post("/api/expand", &c, body("phone:+8613800138000", 3)),
+    );
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(a.1, b.1);
+    let mut outcomes = [cache(&a.2), cache(&b.2)];
+    outcomes.sort();
+    assert!(
+        outcomes[0] == "miss" && outcomes[1] != "miss",
+        "{outcomes:?}"
+    );
+    // Every look is audited, the cached ones said to be.
+    let (_, v, _) = t
+        .get("/api/audit?action=expand", &t.login("adm").await)
+        .await;
+    let cached = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"].as_str().unwrap().ends_with("(cached)"));
+    assert_eq!((v.as_array().unwrap().len(), cached.count()), (5, 2), "{v}");
+
+    // Without the cache every request computes.
+    let t = TestApp::with_config(ServerConfig {
+        expand_cache: 0,
+        ..test_config()
+    });
+    t.state.graph.rebuild(Arc::new(small_case())).unwrap();
+    let c = t.login("inv").await;
+    for _ in 0..2 {
+        let (s, _, h) = t.post("/api/expand", &c, body("13900139000", 3)).await;
+        assert_eq!((s, cache(&h)), (StatusCode::OK, "miss".to_string()));
+    }
+}
+
+#[tokio::test]
 async fn answers_cut_by_a_bound_say_which() {
     let t = TestApp::with_case();
     let c = t.login("inv").await;
     // A phone with several links, shown one at a time.
-    let (s, v, _) = t
-        .call(
-            Method::GET,
-            "/api/entity/phone:+8613800138000?links=1",
-            Some(&c),
-            None,
-        )
-        .await;
+    let (s, v, _) = t.get("/api/entity/phone:+8613800138000?links=1", &c).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["links"].as_array().unwrap().len(), 1);
     assert_eq!(v["truncated"], true, "{v}");
     assert!(v["bound"].as_str().unwrap().starts_with("links:"), "{v}");
     // One lead of several.
     let (s, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/expand",
-            Some(&c),
-            Some(json!({"seeds": ["13900139000"], "hops": 3, "limit": 1})),
+            &c,
+            json!({"seeds": ["13900139000"], "hops": 3, "limit": 1}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -1057,14 +1030,7 @@ async fn answers_cut_by_a_bound_say_which() {
     assert_eq!(v["truncated"], true, "{v}");
     assert!(v["bound"].as_str().unwrap().starts_with("limit:"), "{v}");
     // Within every bound: no `bound` at all.
-    let (_, v, _) = t
-        .call(
-            Method::GET,
-            "/api/entity/phone:+8613800138000",
-            Some(&c),
-            None,
-        )
-        .await;
+    let (_, v, _) = t.get("/api/entity/phone:+8613800138000", &c).await;
     assert_eq!(v["truncated"], false, "{v}");
     assert!(v.get("bound").is_none(), "{v}");
 }
@@ -1078,17 +1044,13 @@ async fn community_runs_membership_and_their_audit() {
     let t = TestApp::new();
     t.state.graph.rebuild(store.clone()).unwrap();
     let c = t.login("ana").await;
-    let (s, v, _) = t
-        .call(Method::GET, "/api/communities/runs", Some(&c), None)
-        .await;
+    let (s, v, _) = t.get("/api/communities/runs", &c).await;
     assert_eq!(
         (s, v["runs"].as_array().map(Vec::len)),
         (StatusCode::OK, Some(0)),
         "{v}"
     );
-    let (s, v, _) = t
-        .call(Method::GET, "/api/communities/runs/latest", Some(&c), None)
-        .await;
+    let (s, v, _) = t.get("/api/communities/runs/latest", &c).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     assert_error(&v);
 
@@ -1103,19 +1065,12 @@ async fn community_runs_membership_and_their_audit() {
     let (r, _) = run(&snap, &params, 1, 1_700_000_000, None).unwrap();
     store.put_run(&r).unwrap();
 
-    let (s, v, _) = t
-        .call(Method::GET, "/api/communities/runs", Some(&c), None)
-        .await;
+    let (s, v, _) = t.get("/api/communities/runs", &c).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["runs"][0]["run"], 1);
     assert_eq!(v["runs"][0]["algo"], "leiden");
     let (s, v, _) = t
-        .call(
-            Method::GET,
-            "/api/communities/runs/latest?members=true&min_size=3",
-            Some(&c),
-            None,
-        )
+        .get("/api/communities/runs/latest?members=true&min_size=3", &c)
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let cs = v["communities"].as_array().unwrap();
@@ -1140,11 +1095,10 @@ async fn community_runs_membership_and_their_audit() {
 
     // the community of a person and of the phone they hold, in any writing
     let (s, v, _) = t
-        .call(
-            Method::POST,
+        .post(
             "/api/communities/membership",
-            Some(&c),
-            Some(json!({"run": "1", "refs": [seed_ref, "+95 9 4000 0001", "person:M1"]})),
+            &c,
+            json!({"run": "1", "refs": [seed_ref, "+95 9 4000 0001", "person:M1"]}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -1187,9 +1141,7 @@ async fn community_runs_membership_and_their_audit() {
 
     // every look is audited, and the chain still verifies
     let adm = t.login("adm").await;
-    let (s, v, _) = t
-        .call(Method::GET, "/api/audit?limit=200", Some(&adm), None)
-        .await;
+    let (s, v, _) = t.get("/api/audit?limit=200", &adm).await;
     assert_eq!(s, StatusCode::OK);
     let actions: Vec<&str> = v
         .as_array()
@@ -1200,8 +1152,6 @@ async fn community_runs_membership_and_their_audit() {
     for a in ["community_runs", "community_run", "community_membership"] {
         assert!(actions.contains(&a), "{a} not audited: {actions:?}");
     }
-    let (_, v, _) = t
-        .call(Method::GET, "/api/audit/verify", Some(&adm), None)
-        .await;
+    let (_, v, _) = t.get("/api/audit/verify", &adm).await;
     assert_eq!(v["ok"], true, "{v}");
 }
