@@ -171,11 +171,16 @@ fn write_files(
             rejected: 0,
             warnings: Vec::new(),
         };
-        // Parse on a second thread, one chunk ahead of the writer.
+        // Parse on a second thread, one chunk ahead of the writer. Written chunks go back to it
+        // to be freed there (freeing a chunk's records is a good share of the writer's time).
         let (tx, rx) = mpsc::sync_channel::<Result<Chunk, ParseError>>(1);
+        let (used_tx, used_rx) = mpsc::channel::<Chunk>();
         let outcome: Result<(), ImportError> = std::thread::scope(|s| {
             let producer = s.spawn(move || {
                 loop {
+                    while let Ok(used) = used_rx.try_recv() {
+                        drop(used);
+                    }
                     match parser.next_chunk(chunk_rows) {
                         Ok(Some(c)) => {
                             if tx.send(Ok(c)).is_err() {
@@ -223,6 +228,8 @@ fn write_files(
                     files: nfiles,
                     rows: report.rows,
                 });
+                // Once the producer has ended, the chunk comes back here and is freed here.
+                let _ = used_tx.send(chunk);
                 waited = Instant::now();
             }
             drop(rx);

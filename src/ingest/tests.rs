@@ -221,6 +221,9 @@ fn pipelined_runs_store_what_one_run_stores() {
     assert_eq!(store.digest().unwrap(), one.digest().unwrap());
 
     let again = write(&store);
-    assert_eq!((again.entities_new, again.evidence_new, again.links_new), (0, 0, 0));
+    assert_eq!(
+        (again.entities_new, again.evidence_new, again.links_new),
+        (0, 0, 0)
+    );
     assert_eq!(store.digest().unwrap(), one.digest().unwrap());
 }

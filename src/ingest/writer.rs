@@ -264,7 +264,9 @@ impl<'s> Writer<'s> {
         let mut enrich: Vec<&Normalized> = wanted
             .iter()
             .copied()
-            .filter(|n| n.flags != Flags::default() && !self.known_flags(self.idents.id(n), n.flags))
+            .filter(|n| {
+                n.flags != Flags::default() && !self.known_flags(self.idents.id(n), n.flags)
+            })
             .collect();
         for (_, r) in records {
             match r {
@@ -368,7 +370,9 @@ impl<'s> Writer<'s> {
                     ));
                     for (acct, name) in [(&t.from, &t.from_name), (&t.to, &t.to_name)] {
                         if let Some(name) = name {
-                            self.run.update(self.idents.id(acct), |rec| set_if_none(&mut rec.label, name));
+                            self.run.update(self.idents.id(acct), |rec| {
+                                set_if_none(&mut rec.label, name)
+                            });
                         }
                     }
                 }
@@ -585,9 +589,9 @@ impl<'s> Writer<'s> {
         };
         match &mut self.pipe {
             Some(p) => {
-                p.runs.send(tables).map_err(|_| {
-                    StoreError::Backend("the thread applying runs stopped".into())
-                })?;
+                p.runs
+                    .send(tables)
+                    .map_err(|_| StoreError::Backend("the thread applying runs stopped".into()))?;
                 p.in_flight = true;
             }
             None => self.store.apply_run(tables)?,
@@ -870,7 +874,11 @@ struct IdBits {
 impl IdBits {
     fn get(&self, id: EntityId) -> bool {
         let i = (id.0 / 64) as usize;
-        id.0 < LABELLED_MAX_ID && self.words.get(i).is_some_and(|w| w & (1 << (id.0 % 64)) != 0)
+        id.0 < LABELLED_MAX_ID
+            && self
+                .words
+                .get(i)
+                .is_some_and(|w| w & (1 << (id.0 % 64)) != 0)
     }
 
     fn set(&mut self, id: EntityId) {
