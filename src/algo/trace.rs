@@ -1,14 +1,19 @@
 //! Money-flow tracing (资金穿透): from one account, forward to where the money went or backward to
-//! where it came from, the way an investigator reads bank statements: account by account, in time
-//! order, with every account's balance respected.
+//! where it came from, the way an investigator reads bank statements and chain records: account by
+//! account, in time order, with every ledger's balance respected, across the bank → crypto
+//! boundary where a holder converts yuan into USDT.
 //!
-//! **Each account is a ledger.** All its transfers (in and out) are put in time order and matched
-//! first in, first out (FIFO): an outflow is paid from the oldest money still in the account, and
-//! only from money that arrived strictly before it (at the same second, outflows come first). An
-//! outflow larger than what the records show in the account is paid, for the rest, from money of
+//! **Each account and each wallet is a ledger.** All its transfers (in and out) are put in time
+//! order and matched first in, first out (FIFO): an outflow is paid from the oldest money still
+//! there, and only from money that arrived strictly before it (at the same second, outflows come
+//! first). An outflow larger than what the records show is paid, for the rest, from money of
 //! unknown origin (a balance from before the records); an inflow not yet paid out when the records
-//! end is still held. The matching depends on the account's records alone, not on what is traced,
+//! end is still held. The matching depends on the ledger's records alone, not on what is traced,
 //! so forward and backward traces read the same flows.
+//!
+//! **Units.** Bank legs (accounts) are in yuan (fen); wallet legs in USDT (cents: the store keeps
+//! two decimals), see [`Unit`]. Amounts of different units are never added: every flow edge, end
+//! and held amount carries its unit, and the money is conserved per unit.
 //!
 //! **Traced money** moves through those matches. Forward, the money traced is what arrived at the
 //! start account in `window` (all its records by default), plus what it paid out in the window
@@ -19,21 +24,34 @@
 //! A transfer therefore never carries more traced money than its own amount, nor earlier than the
 //! money arrived. Backward is the mirror image (the money traced is what left the start account in
 //! the window plus what it still holds; an outflow's traced part goes back to the inflows that
-//! funded it). Amounts are integer fen, split exactly (remainders by [`split`]).
+//! funded it). Amounts are integer, split exactly (remainders by [`split`]).
 //!
-//! **Where it stops.** Traced money stops at an account when nothing carries it further within the
-//! horizon (`horizon` seconds after the start account's last traced transfer; backward: before its
-//! first) — it stays there; when the account's owner has a role of the network (a financier, a
-//! launderer, a cash-out crew… anything but mule, card farmer or victim); at a **collection
-//! account** (资金沉淀: over all its records it paid out less than a third of what it received —
-//! where laundering layers consolidate, e.g. a financier's card paying wages and per-head fees from
-//! a growing balance; pass-through mules pay out nearly everything); at a wallet (the money
-//! left the banks); at a hub (a platform's clearing account or a service account, whose own
-//! records are needed to go on); at the hop limit; below `min_amount`; or when `max_edges` flow
-//! edges exist. Accounts where traced money stops and that passed none of it on are the **end
-//! accounts** ([`Trace::sinks`]); money that stopped at an account that passed the rest on (a
-//! mule's fee, a balance left behind) is **held** ([`Trace::held`]). Their sum is the amount
-//! traced, exactly.
+//! **Conversions (bank → crypto).** An OTC dealer (U商) keeps the yuan a buyer pays into their
+//! bank account and pays USDT out of their own wallet: in each ledger alone the yuan stays and the
+//! USDT comes from nowhere. For every person who holds both accounts and wallets, a third ledger
+//! (the holder's *desk*, [`Conversion`]) matches the two FIFO in time order: its entries are the
+//! yuan left unspent on the holder's accounts (inflows' held parts), its exits the USDT the
+//! holder's wallets paid from money of unknown origin (outflows' unexplained parts), valued at the
+//! rate the holder's own records imply: all such yuan over all such USDT. Traced yuan that stays
+//! at such an account moves through the desk to the USDT exits it funds (at most `settle` seconds
+//! later), and from there on as USDT through the wallets' ledgers; the trace reports each
+//! conversion with both amounts and the rate. Backward, USDT of unknown origin at a holder's
+//! wallet goes back through the desk to the yuan that paid for it. So, per unit, what was traced
+//! or created by a conversion equals what ends, is held, or was converted away ([`Trace::totals`]).
+//!
+//! **Where it stops.** Traced money stops at a ledger when nothing carries it further within the
+//! horizon (`horizon` seconds after the start account's last traced transfer, or after the
+//! conversion that created it; backward: before) — it stays there; when the owner has a role of
+//! the network that keeps money (boss, financier, manager…: anything but the roles that move the
+//! network's money — mule, card farmer, launderer — and victims); at a **collection account**
+//! (资金沉淀: over all its records it kept most of what it received, i.e. paid out less than half
+//! — where laundering layers consolidate and balances grow; pass-through accounts, 快进快出, pay
+//! out nearly everything, see [`Ledger::collects`]) after its held part went through its holder's
+//! desk; at a hub (a platform's clearing account or a service account, whose own records are
+//! needed to go on); at the hop limit; below `min_amount`; or when `max_edges` flow edges exist.
+//! Ledgers where traced money stops and that passed none of it on are the **end accounts**
+//! ([`Trace::sinks`]); money that stopped at a ledger that passed the rest on (a mule's fee, a
+//! balance left behind) is **held** ([`Trace::held`]).
 //!
 //! Transfers come from a [`TransferSource`]: the store's per-record evidence (exact times and
 //! amounts), or the snapshot's per-link aggregates (one transfer per link at its last time: an
@@ -51,11 +69,44 @@ use std::collections::{BinaryHeap, VecDeque};
 /// transfer. Mules hold money for minutes to days; cash-outs and USDT purchases follow within days.
 pub const DEFAULT_HORIZON_S: i64 = 7 * 86_400;
 
-/// An account with this many links or more is a hub whatever else it is (its ledger is not read).
+/// How long after the yuan arrived a holder's USDT payment can be its counter-value, by default:
+/// 45 days. Desks settle within minutes for walk-in buyers, but regular customers' trades are
+/// often netted weekly or monthly; a month and a half covers a monthly settlement with its delay.
+pub const DEFAULT_SETTLE_S: i64 = 45 * 86_400;
+
+/// A ledger with this many links or more is a hub whatever else it is (its ledger is not read).
 pub const HUB_LINKS: usize = 5_000;
 
-/// Owner roles that do not stop the money: the network uses these people's cards.
-const PASS_THROUGH_ROLES: [&str; 3] = ["mule", "card_farmer", "victim"];
+/// Owner roles that do not stop the money: the network moves its money through these people's
+/// cards and wallets (mules, card farmers, the laundering and cash-out crews, OTC dealers), and a
+/// victim's account is where the trace usually starts.
+const PASS_THROUGH_ROLES: [&str; 4] = ["mule", "card_farmer", "launderer", "victim"];
+
+/// The unit of a ledger's amounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unit {
+    /// Yuan, in fen: bank accounts.
+    Cny,
+    /// USDT, in cents: wallets (TRON addresses; the asset moved is USDT-TRC20).
+    Usdt,
+}
+
+impl Unit {
+    pub fn of(snap: &Snapshot, v: Ix) -> Unit {
+        if snap.kind(v) == EntityKind::Wallet {
+            Unit::Usdt
+        } else {
+            Unit::Cny
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Cny => "CNY",
+            Unit::Usdt => "USDT",
+        }
+    }
+}
 
 /// What to trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,15 +118,18 @@ pub struct TraceConfig {
     /// Which of the start account's transfers carry the traced money (inclusive). `None`: all.
     pub window: Option<(Timestamp, Timestamp)>,
     /// Money is followed up to this many seconds after the start account's last traced transfer
-    /// (backward: before its first). `None`: no limit.
+    /// or after the conversion that created it (backward: before). `None`: no limit.
     pub horizon: Option<i64>,
-    /// Traced parts smaller than this (fen) are not followed further (they end where they are).
+    /// A holder's USDT payment counts as the counter-value of yuan at most this many seconds
+    /// after the yuan arrived (see the module docs). `None`: no limit.
+    pub settle: Option<i64>,
+    /// Traced parts smaller than this (in the ledger's unit) are not followed further.
     pub min_amount: Fen,
     /// At most this many flow edges.
     pub max_edges: usize,
 }
 
-/// Traced money between two accounts (all the transfers between them that carried some).
+/// Traced money between two ledgers (all the transfers between them that carried some).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlowEdge {
     /// Money moves from `from` to `to` (backward traces too: edges keep the money's direction).
@@ -85,13 +139,36 @@ pub struct FlowEdge {
     /// First and last transfer that carried traced money.
     pub first: Timestamp,
     pub last: Timestamp,
-    /// The traced amount (fen).
+    /// The traced amount, in `unit`.
     pub amount: Fen,
     /// What those transfers moved in all.
     pub transferred: Fen,
     /// How many transfers carried traced money.
     pub records: u32,
     /// Transfers from the start account, fewest (1 for the start account's own).
+    pub depth: u32,
+    pub unit: Unit,
+}
+
+/// Traced money that crossed from yuan to USDT at one holder's desk: it stayed at `account` and
+/// left by USDT payments of `wallet` (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conversion {
+    /// The person holding both.
+    pub holder: Ix,
+    pub account: Ix,
+    pub wallet: Ix,
+    /// The traced amount on each side: yuan (fen) and USDT (cents).
+    pub cny: Fen,
+    pub usdt: Fen,
+    /// The rate of the holder's records: all the yuan left on their accounts (fen) over all the
+    /// USDT their wallets paid from money of unknown origin (cents).
+    pub rate_cny: Fen,
+    pub rate_usdt: Fen,
+    /// The yuan's first arrival and the last USDT payment it funded.
+    pub first: Timestamp,
+    pub last: Timestamp,
+    /// Depth of the USDT payments.
     pub depth: u32,
 }
 
@@ -100,10 +177,8 @@ pub enum SinkReason {
     /// Nothing carries it further within the horizon: it stays here (backward: its origin is
     /// before the records, e.g. the holder's own funds).
     NoFurtherFlow,
-    /// The account's owner has a role of the network.
+    /// The owner has a role of the network that keeps money.
     FlaggedOwner,
-    /// A crypto wallet: the money left the banks.
-    Wallet,
     /// A platform's clearing account or a service account.
     Hub,
     /// A collection account: it keeps most of what it receives (backward: it pays out far more
@@ -112,7 +187,7 @@ pub enum SinkReason {
     HopLimit,
     /// Below `min_amount`, or `max_edges` reached.
     Cut,
-    /// Stayed at an account that passed the rest on (a fee, a balance left behind).
+    /// Stayed at a ledger that passed the rest on (a fee, a balance left behind).
     Held,
 }
 
@@ -121,7 +196,6 @@ impl SinkReason {
         match self {
             SinkReason::NoFurtherFlow => "no_further_flow",
             SinkReason::FlaggedOwner => "flagged_owner",
-            SinkReason::Wallet => "wallet",
             SinkReason::Hub => "hub",
             SinkReason::Collection => "collection",
             SinkReason::HopLimit => "hop_limit",
@@ -131,11 +205,13 @@ impl SinkReason {
     }
 }
 
-/// An account where traced money stops.
+/// An account or wallet where traced money stops.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sink {
     pub account: Ix,
+    /// In `unit`.
     pub amount: Fen,
+    pub unit: Unit,
     /// The reason of the largest part.
     pub reason: SinkReason,
     /// Depth of the shallowest part.
@@ -144,23 +220,71 @@ pub struct Sink {
     pub owners: Vec<Ix>,
 }
 
+/// One unit's balance of a trace: `traced + created == ends + held + converted`, exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnitTotals {
+    pub unit: Unit,
+    /// Traced at the start (0 for the other unit).
+    pub traced: Fen,
+    /// Created by conversions (USDT forward, yuan backward).
+    pub created: Fen,
+    pub ends: Fen,
+    pub held: Fen,
+    /// Converted into the other unit.
+    pub converted: Fen,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trace {
     pub account: Ix,
     pub direction: FlowDirection,
-    /// The amount traced; equals the sum of `sinks` and `held`.
+    /// The amount traced, in `unit` (the start's).
     pub start_amount: Fen,
+    pub unit: Unit,
     /// The start account's first traced transfer (backward: last).
     pub start_time: Timestamp,
     /// In order of depth, then time.
     pub edges: Vec<FlowEdge>,
-    /// End accounts, largest first.
+    /// Yuan ↔ USDT crossings, largest yuan first.
+    pub conversions: Vec<Conversion>,
+    /// End accounts and wallets, largest first (within a unit).
     pub sinks: Vec<Sink>,
-    /// Traced money that stayed at accounts which passed the rest on, largest first.
+    /// Traced money that stayed at ledgers which passed the rest on, largest first.
     pub held: Vec<Sink>,
-    /// Accounts whose ledgers were read.
+    /// Ledgers read.
     pub accounts_read: usize,
     pub truncated: bool,
+}
+
+impl Trace {
+    /// Per unit (yuan, then USDT): what was traced or created, and where it went.
+    pub fn totals(&self) -> Vec<UnitTotals> {
+        let fwd = self.direction == FlowDirection::Forward;
+        [Unit::Cny, Unit::Usdt]
+            .into_iter()
+            .map(|unit| {
+                let sum = |s: &[Sink]| -> Fen {
+                    s.iter().filter(|s| s.unit == unit).map(|s| s.amount).sum()
+                };
+                let side = |c: &Conversion| if unit == Unit::Cny { c.cny } else { c.usdt };
+                let conv: Fen = self.conversions.iter().map(side).sum();
+                // forward, yuan is converted into USDT; backward, USDT back into yuan
+                let away = (unit == Unit::Cny) == fwd;
+                UnitTotals {
+                    unit,
+                    traced: if unit == self.unit {
+                        self.start_amount
+                    } else {
+                        0
+                    },
+                    created: if away { 0 } else { conv },
+                    ends: sum(&self.sinks),
+                    held: sum(&self.held),
+                    converted: if away { conv } else { 0 },
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -195,8 +319,16 @@ pub fn split(amount: Fen, weights: &[Fen]) -> Vec<Fen> {
     out
 }
 
-/// One transfer in an account's ledger. `(link, ord)` names it on both sides: the `ord`-th
-/// transfer of that link in the source's order.
+/// `x · num / den`, rounded down (0 when `den` is 0).
+fn scale(x: Fen, num: Fen, den: Fen) -> Fen {
+    if den <= 0 {
+        return 0;
+    }
+    Fen::try_from(i128::from(x) * i128::from(num) / i128::from(den)).unwrap_or(0)
+}
+
+/// One transfer in a ledger. `(link, ord)` names it on both sides: the `ord`-th transfer of that
+/// link in the source's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Rec {
     other: Ix,
@@ -207,7 +339,7 @@ struct Rec {
     out: bool,
 }
 
-/// An account's transfers in time order, matched FIFO (see the module docs).
+/// A ledger's transfers in time order, matched FIFO (see the module docs).
 #[derive(Debug, Default)]
 struct Ledger {
     recs: Vec<Rec>,
@@ -223,16 +355,21 @@ struct Ledger {
 }
 
 impl Ledger {
-    /// A collection account (资金沉淀): over all its records it paid out something, but less than a third of what
-    /// it received (backward, the mirror: received less than a third of what it paid out). Money
-    /// settles there; pass-through accounts (mules, 快进快出) pay out nearly all of it.
+    /// A collection account (资金沉淀): over all its records it paid out something, but less than
+    /// half of what it received — it keeps most of what it receives (backward, the mirror: it
+    /// received less than half of what it paid out). The two kinds of account the threshold
+    /// separates sit far from it: a pass-through account (快进快出) pays out all but its fees
+    /// (1–3% a hop), so its in/out imbalance |in−out|/(in+out) stays under 5%; an account where
+    /// money settles pays out a small part (wages, fees) of a growing balance. Keeping more than
+    /// half is the same as an imbalance above one third, far from both, and "most" is the plain
+    /// reading of where money settles; the exact cut matters little (see ARCHITECTURE.md).
     fn collects(&self, fwd: bool) -> bool {
         let (kept, passed) = if fwd {
             (self.total_in, self.total_out)
         } else {
             (self.total_out, self.total_in)
         };
-        passed > 0 && i128::from(passed) * 3 < i128::from(kept)
+        passed > 0 && i128::from(passed) * 2 < i128::from(kept)
     }
 
     fn read(source: &dyn TransferSource, v: Ix) -> Ledger {
@@ -308,20 +445,105 @@ impl Ledger {
     }
 }
 
-/// Traced money waiting on one transfer, at the account it enters (forward: the receiver).
+/// A holder's desk: one FIFO ledger of value over all the transfers of the holder's accounts
+/// (except those between them) and the USDT their wallets paid from money of unknown origin,
+/// valued in yuan at the desk's rate (see the module docs).
+struct Desk {
+    holder: Ix,
+    led: Ledger,
+    /// Per desk record: the account or wallet, its own ledger record, and the amount in its unit
+    /// (an account's transfer; a wallet outflow's unexplained part).
+    own: Vec<(Ix, Rec, Fen)>,
+    /// The rate: the yuan the accounts kept (all in − all out, fen) over the wallets'
+    /// unexplained USDT (cents).
+    cny: Fen,
+    usdt: Fen,
+}
+
+impl Desk {
+    /// The desk of `holder`, if they hold both accounts whose money stays and wallets paying
+    /// USDT of unknown origin. `ledger` reads one ledger.
+    fn build(
+        snap: &Snapshot,
+        holder: Ix,
+        ledger: &mut dyn FnMut(Ix) -> std::rc::Rc<Ledger>,
+    ) -> Option<Desk> {
+        let mut held: Vec<Ix> = snap
+            .all_links(holder)
+            .filter(|&(x, l)| {
+                matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
+                    && matches!(snap.kind(x), EntityKind::Account | EntityKind::Wallet)
+            })
+            .map(|(x, _)| x)
+            .collect();
+        held.sort_unstable();
+        held.dedup();
+        if !held.iter().any(|&x| snap.kind(x) == EntityKind::Wallet)
+            || !held.iter().any(|&x| snap.kind(x) == EntityKind::Account)
+        {
+            return None;
+        }
+        let mut own: Vec<(Ix, Rec, Fen)> = Vec::new();
+        let (mut cny, mut usdt) = (0, 0);
+        for &x in &held {
+            let l = ledger(x);
+            for (i, r) in l.recs.iter().enumerate() {
+                if snap.kind(x) == EntityKind::Wallet {
+                    // the wallets' outflows, for what their own inflows do not explain
+                    if r.out && l.rest[i] > 0 {
+                        own.push((x, *r, l.rest[i]));
+                        usdt += l.rest[i];
+                    }
+                } else if held.binary_search(&r.other).is_err() {
+                    // every transfer of the accounts but those between them
+                    own.push((x, *r, r.amount));
+                    cny += if r.out { -r.amount } else { r.amount };
+                }
+            }
+        }
+        if cny <= 0 || usdt <= 0 {
+            return None;
+        }
+        let recs: Vec<Rec> = own
+            .iter()
+            .map(|&(x, r, amount)| Rec {
+                other: x,
+                amount: if snap.kind(x) == EntityKind::Wallet {
+                    scale(amount, cny, usdt).max(1)
+                } else {
+                    amount
+                },
+                ..r
+            })
+            .collect();
+        let led = Ledger::match_fifo(recs);
+        // match_fifo sorts: put `own` in the same order
+        let by_key: FxHashMap<(u32, u32), (Ix, Rec, Fen)> =
+            own.into_iter().map(|o| ((o.1.link, o.1.ord), o)).collect();
+        let own = led.recs.iter().map(|r| by_key[&(r.link, r.ord)]).collect();
+        Some(Desk {
+            holder,
+            led,
+            own,
+            cny,
+            usdt,
+        })
+    }
+}
+
+/// Traced money waiting on one transfer, at the ledger it enters (forward: the receiver).
 struct Pending {
     account: Ix,
     amount: Fen,
     depth: u32,
     /// One of the start account's own traced transfers.
     start: bool,
+    /// The horizon: exits after this (backward: before it) are not followed.
+    bound: Timestamp,
 }
 
 /// Why traced money reaching `v` stops there before its ledger is read, if it does.
 fn stop_reason(snap: &Snapshot, v: Ix) -> Option<SinkReason> {
-    if snap.kind(v) == EntityKind::Wallet {
-        return Some(SinkReason::Wallet);
-    }
     if hub_reason(snap, v, &HubPolicy::standard(), HUB_LINKS).is_some() {
         return Some(SinkReason::Hub);
     }
@@ -353,16 +575,18 @@ struct Tracer<'a> {
     source: &'a dyn TransferSource,
     cfg: &'a TraceConfig,
     fwd: bool,
-    /// Exits beyond this time (backward: before it) are not followed.
-    horizon: (Timestamp, Timestamp),
-    ledgers: FxHashMap<Ix, Ledger>,
+    ledgers: FxHashMap<Ix, std::rc::Rc<Ledger>>,
     stops: FxHashMap<Ix, Option<SinkReason>>,
+    /// Per account or wallet, the desk of its first holder that has one.
+    desk_of: FxHashMap<Ix, Option<Ix>>,
+    desks: FxHashMap<Ix, Option<std::rc::Rc<Desk>>>,
     pending: FxHashMap<(u32, u32), Pending>,
     heap: BinaryHeap<Reverse<(i64, u32, u32)>>,
     edges: FxHashMap<(Ix, Ix), FlowEdge>,
+    conversions: FxHashMap<(Ix, Ix), Conversion>,
     ends: Parts,
     held: Parts,
-    /// Accounts that passed traced money on.
+    /// Ledgers that passed traced money on.
     passed: FxHashSet<Ix>,
     /// Transfers counted in their flow edge.
     counted: FxHashSet<(u32, u32)>,
@@ -371,11 +595,33 @@ struct Tracer<'a> {
 }
 
 impl Tracer<'_> {
-    fn ledger(&mut self, v: Ix) -> &Ledger {
+    fn ledger(&mut self, v: Ix) -> std::rc::Rc<Ledger> {
         let source = self.source;
         self.ledgers
             .entry(v)
-            .or_insert_with(|| Ledger::read(source, v))
+            .or_insert_with(|| std::rc::Rc::new(Ledger::read(source, v)))
+            .clone()
+    }
+
+    /// The desk `v`'s money can cross at: that of its first owner who has one.
+    fn desk(&mut self, v: Ix) -> Option<std::rc::Rc<Desk>> {
+        if let Some(&h) = self.desk_of.get(&v) {
+            return h.and_then(|h| self.desks.get(&h).cloned().flatten());
+        }
+        let snap = self.snap;
+        let mut found = None;
+        for h in owners(snap, v) {
+            if !self.desks.contains_key(&h) {
+                let desk = Desk::build(snap, h, &mut |x| self.ledger(x)).map(std::rc::Rc::new);
+                self.desks.insert(h, desk);
+            }
+            if self.desks[&h].is_some() {
+                found = Some(h);
+                break;
+            }
+        }
+        self.desk_of.insert(v, found);
+        found.and_then(|h| self.desks[&h].clone())
     }
 
     /// The heap key: time order forward, reverse time order backward.
@@ -383,13 +629,28 @@ impl Tracer<'_> {
         Reverse((if self.fwd { time } else { -time }, link, ord))
     }
 
-    fn within_horizon(&self, t: Timestamp) -> bool {
-        t >= self.horizon.0 && t <= self.horizon.1
+    fn within(&self, bound: Timestamp, t: Timestamp) -> bool {
+        if self.fwd {
+            t <= bound
+        } else {
+            t >= bound
+        }
+    }
+
+    /// The horizon of money that leaves by a transfer at `t` created there (the start, a
+    /// conversion).
+    fn bound_from(&self, t: Timestamp) -> Timestamp {
+        match self.cfg.horizon {
+            None if self.fwd => Timestamp::MAX,
+            None => Timestamp::MIN,
+            Some(h) if self.fwd => t.saturating_add(h),
+            Some(h) => t.saturating_sub(h),
+        }
     }
 
     /// `amount` of traced money leaves `v` by its ledger's record `rec` (an exit), `depth`
     /// transfers from the start.
-    fn send(&mut self, v: Ix, rec: Rec, amount: Fen, depth: u32) {
+    fn send(&mut self, v: Ix, rec: Rec, amount: Fen, depth: u32, bound: Timestamp) {
         if amount <= 0 {
             return;
         }
@@ -404,6 +665,7 @@ impl Tracer<'_> {
             return;
         }
         self.passed.insert(v);
+        let unit = Unit::of(self.snap, v);
         let e = self.edges.entry((from, to)).or_insert(FlowEdge {
             from,
             to,
@@ -414,6 +676,7 @@ impl Tracer<'_> {
             transferred: 0,
             records: 0,
             depth,
+            unit,
         });
         e.first = e.first.min(rec.time);
         e.last = e.last.max(rec.time);
@@ -424,12 +687,18 @@ impl Tracer<'_> {
             e.transferred += rec.amount;
             e.records += 1;
         }
+        let fwd = self.fwd;
         match self.pending.get_mut(&key) {
             // money coming back to one of the start account's traced transfers was counted there
             Some(p) if p.start => self.start_amount -= amount,
             Some(p) => {
                 p.amount += amount;
                 p.depth = p.depth.min(depth);
+                p.bound = if fwd {
+                    p.bound.max(bound)
+                } else {
+                    p.bound.min(bound)
+                };
             }
             None => {
                 self.pending.insert(
@@ -439,6 +708,7 @@ impl Tracer<'_> {
                         amount,
                         depth,
                         start: false,
+                        bound,
                     },
                 );
                 let k = self.key(rec.time, rec.link, rec.ord);
@@ -447,7 +717,103 @@ impl Tracer<'_> {
         }
     }
 
-    /// Moves the traced money on the entry `key` through its account's ledger.
+    /// `x` of traced money on the desk's record `i` (of `v`) goes on FIFO through the desk:
+    /// to the holder's bank outflows within the horizon, or across to the other unit (at most
+    /// `settle` after); returns what stays at `v`.
+    fn through_desk(
+        &mut self,
+        desk: &Desk,
+        v: Ix,
+        i: usize,
+        x: Fen,
+        d: u32,
+        bound: Timestamp,
+    ) -> Fen {
+        let (ri, own_i) = (desk.led.recs[i], desk.own[i].2);
+        let unit = Unit::of(self.snap, v);
+        let mut exits = Vec::new();
+        let mut weights = Vec::new();
+        let mut stay = desk.led.rest[i];
+        for &(k, m) in &desk.led.matched[i] {
+            let (e, rec_e, _) = desk.own[k as usize];
+            let ok = if Unit::of(self.snap, e) == unit {
+                self.within(bound, rec_e.time)
+            } else {
+                self.cfg
+                    .settle
+                    .is_none_or(|s| (rec_e.time - ri.time).abs() <= s)
+            };
+            if ok {
+                exits.push(k as usize);
+                weights.push(m);
+            } else {
+                stay += m;
+            }
+        }
+        if exits.is_empty() {
+            return x;
+        }
+        weights.push(stay);
+        let shares = split(x, &weights);
+        let fwd = self.fwd;
+        for (k, s) in exits.into_iter().zip(shares.iter().copied()) {
+            let (e, rec_e, own_k) = desk.own[k];
+            if s <= 0 {
+                continue;
+            }
+            self.passed.insert(v);
+            if Unit::of(self.snap, e) == unit {
+                self.send(e, rec_e, s, d + 1, bound);
+                continue;
+            }
+            // s is in v's unit; through the desk's yuan value into e's unit
+            let s_e = scale(scale(s, ri.amount, own_i), own_k, desk.led.recs[k].amount);
+            let (account, wallet, cny, usdt) = if fwd { (v, e, s, s_e) } else { (e, v, s_e, s) };
+            let (t0, t1) = (ri.time.min(rec_e.time), ri.time.max(rec_e.time));
+            let c = self
+                .conversions
+                .entry((account, wallet))
+                .or_insert(Conversion {
+                    holder: desk.holder,
+                    account,
+                    wallet,
+                    cny: 0,
+                    usdt: 0,
+                    rate_cny: desk.cny,
+                    rate_usdt: desk.usdt,
+                    first: t0,
+                    last: t1,
+                    depth: d + 1,
+                });
+            c.cny += cny;
+            c.usdt += usdt;
+            c.first = c.first.min(t0);
+            c.last = c.last.max(t1);
+            c.depth = c.depth.min(d + 1);
+            let bound = self.bound_from(rec_e.time);
+            self.send(e, rec_e, s_e, d + 1, bound);
+        }
+        shares.last().copied().unwrap_or(0)
+    }
+
+    /// `x` of traced money stays at the wallet `v` on its record `key`, unexplained by the
+    /// wallet's own ledger (backward): it goes back through the holder's desk; returns what stays.
+    fn convert(&mut self, v: Ix, key: (u32, u32), x: Fen, d: u32, bound: Timestamp) -> Fen {
+        if x <= 0 || self.snap.kind(v) != EntityKind::Wallet {
+            return x;
+        }
+        let Some(desk) = self.desk(v) else {
+            return x;
+        };
+        match desk.led.index.get(&key) {
+            Some(&i) if desk.own[i as usize].0 == v => {
+                self.through_desk(&desk, v, i as usize, x, d, bound)
+            }
+            _ => x,
+        }
+    }
+
+    /// Moves the traced money on the entry `key` through its ledger.
     fn pass(&mut self, key: (u32, u32)) {
         let Some(p) = self.pending.remove(&key) else {
             return;
@@ -471,38 +837,56 @@ impl Tracer<'_> {
                 }
             }
         }
-        let (hz, fwd, start) = (self.horizon, self.fwd, self.cfg.account);
+        // a desk holder's accounts are read through the desk
+        if self.snap.kind(v) == EntityKind::Account {
+            if let Some(desk) = self.desk(v) {
+                return match desk.led.index.get(&key) {
+                    Some(&i) if desk.own[i as usize].0 == v => {
+                        let stay = self.through_desk(&desk, v, i as usize, x, d, p.bound);
+                        add_part(&mut self.held, v, stay, SinkReason::Held, d)
+                    }
+                    _ => add_part(&mut self.ends, v, x, SinkReason::NoFurtherFlow, d),
+                };
+            }
+        }
+        let (fwd, start) = (self.fwd, self.cfg.account);
         let led = self.ledger(v);
         let Some(&i) = led.index.get(&key) else {
             return add_part(&mut self.ends, v, x, SinkReason::NoFurtherFlow, d);
         };
-        if !p.start && v != start && led.collects(fwd) {
-            return add_part(&mut self.ends, v, x, SinkReason::Collection, d);
-        }
         let i = i as usize;
+        if !p.start && v != start && led.collects(fwd) {
+            // a wallet's unexplained part may still go back through its holder's desk
+            let parts = split(x, &[led.rest[i], led.recs[i].amount - led.rest[i]]);
+            let stay = self.convert(v, key, parts[0], d, p.bound);
+            return add_part(
+                &mut self.ends,
+                v,
+                stay + parts[1],
+                SinkReason::Collection,
+                d,
+            );
+        }
         let mut exits: Vec<Rec> = Vec::new();
         let mut weights: Vec<Fen> = Vec::new();
-        let mut stay = led.rest[i];
+        let mut late = 0;
         for &(k, m) in &led.matched[i] {
             let r = led.recs[k as usize];
-            if r.time >= hz.0 && r.time <= hz.1 {
+            if self.within(p.bound, r.time) {
                 exits.push(r);
                 weights.push(m);
             } else {
-                stay += m;
+                late += m;
             }
         }
-        weights.push(stay);
+        weights.push(late);
+        weights.push(led.rest[i]);
         let shares = split(x, &weights);
-        add_part(
-            &mut self.held,
-            v,
-            shares.last().copied().unwrap_or(0),
-            SinkReason::Held,
-            d,
-        );
+        let n = exits.len();
+        let stay = self.convert(v, key, shares[n + 1], d, p.bound);
+        add_part(&mut self.held, v, shares[n] + stay, SinkReason::Held, d);
         for (r, s) in exits.into_iter().zip(shares) {
-            self.send(v, r, s, d + 1);
+            self.send(v, r, s, d + 1, p.bound);
         }
     }
 }
@@ -510,8 +894,8 @@ impl Tracer<'_> {
 /// Traces money from `cfg.account`. See the module docs.
 ///
 /// # Complexity
-/// O(Σ r log r) for the r transfers of each account whose ledger is read (one source read per
-/// account), plus O(E log E) for the E transfers that carry traced money.
+/// O(Σ r log r) for the r transfers of each ledger read (one source read per account or wallet,
+/// including a desk holder's others), plus O(E log E) for the E transfers that carry traced money.
 pub fn trace(
     snap: &Snapshot,
     source: &dyn TransferSource,
@@ -522,7 +906,7 @@ pub fn trace(
     }
     let fwd = cfg.direction == FlowDirection::Forward;
     let a = cfg.account;
-    let start = Ledger::read(source, a);
+    let start = std::rc::Rc::new(Ledger::read(source, a));
     let in_window = |t: Timestamp| cfg.window.is_none_or(|(lo, hi)| t >= lo && t <= hi);
     // forward: entries are inflows, exits outflows; backward the other way round
     // the start account's records that bring traced money: every entry in the window, and the
@@ -538,22 +922,19 @@ pub fn trace(
     }
     let first = start.recs[traced[0]].time;
     let last = start.recs[traced[traced.len() - 1]].time;
-    let horizon = match cfg.horizon {
-        None => (Timestamp::MIN, Timestamp::MAX),
-        Some(h) if fwd => (Timestamp::MIN, last.saturating_add(h)),
-        Some(h) => (first.saturating_sub(h), Timestamp::MAX),
-    };
     let mut t = Tracer {
         snap,
         source,
         cfg,
         fwd,
-        horizon,
         ledgers: FxHashMap::default(),
         stops: FxHashMap::default(),
+        desk_of: FxHashMap::default(),
+        desks: FxHashMap::default(),
         pending: FxHashMap::default(),
         heap: BinaryHeap::new(),
         edges: FxHashMap::default(),
+        conversions: FxHashMap::default(),
         ends: Parts::default(),
         held: Parts::default(),
         passed: FxHashSet::default(),
@@ -561,6 +942,7 @@ pub fn trace(
         start_amount: 0,
         truncated: false,
     };
+    let bound = t.bound_from(if fwd { last } else { first });
     let mut own: Vec<(Rec, Fen)> = Vec::new();
     for &i in &traced {
         let r = start.recs[i];
@@ -574,6 +956,7 @@ pub fn trace(
                     amount: r.amount,
                     depth: 0,
                     start: true,
+                    bound,
                 },
             );
             let k = t.key(r.time, r.link, r.ord);
@@ -587,8 +970,8 @@ pub fn trace(
     }
     t.ledgers.insert(a, start);
     for (r, x) in own {
-        if t.within_horizon(r.time) {
-            t.send(a, r, x, 1);
+        if t.within(bound, r.time) {
+            t.send(a, r, x, 1, bound);
         } else {
             add_part(&mut t.held, a, x, SinkReason::Held, 0);
         }
@@ -614,23 +997,28 @@ pub fn trace(
                 Sink {
                     account,
                     amount,
+                    unit: Unit::of(snap, account),
                     reason: parts.first().map_or(SinkReason::NoFurtherFlow, |p| p.1),
                     depth,
                     owners: owners(snap, account),
                 }
             })
             .collect();
-        v.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.account.cmp(&b.account)));
+        v.sort_by(|a, b| (a.unit, b.amount, a.account).cmp(&(b.unit, a.amount, b.account)));
         v
     };
     let mut edges: Vec<FlowEdge> = t.edges.into_values().collect();
     edges.sort_by_key(|e| (e.depth, if fwd { e.first } else { -e.last }, e.from, e.to));
+    let mut conversions: Vec<Conversion> = t.conversions.into_values().collect();
+    conversions.sort_by(|a, b| (b.cny, a.account, a.wallet).cmp(&(a.cny, b.account, b.wallet)));
     Ok(Trace {
         account: a,
         direction: cfg.direction,
         start_amount: t.start_amount,
+        unit: Unit::of(snap, a),
         start_time: if fwd { first } else { last },
         edges,
+        conversions,
         sinks: finish(ends),
         held: finish(held),
         accounts_read: t.ledgers.len(),
@@ -667,6 +1055,7 @@ mod tests {
             hops: 6,
             window: None,
             horizon: None,
+            settle: None,
             min_amount: 100,
             max_edges: 10_000,
         }
@@ -866,6 +1255,174 @@ mod tests {
         );
     }
 
+    /// A mule account paying an OTC dealer, whose wallet pays a financier's wallet:
+    /// - victims' accounts `…5001`, `…5002` pay the mule account `A1` (`…5100`) ¥10,000 and
+    ///   ¥20,000; `A1` pays the dealer `D`'s account `DA` (`…5200`) ¥28,800 (¥1,200 fee stays);
+    ///   another customer (`…5300`) paid `DA` ¥7,200 earlier;
+    /// - `D`'s wallet `DW` pays 1,000 USDT to another wallet `OW` an hour after, and 4,000 USDT to
+    ///   the financier `F`'s wallet `FW` two hours after; `DA` pays nothing out: the desk's rate
+    ///   is ¥36,000 / 5,000 USDT = 7.2.
+    fn desk_case() -> (Snapshot, crate::store::Store) {
+        use crate::ingest::record::{Link as LinkRec, Origin, Person, Record, Transfer as TxRec};
+        use crate::ingest::writer::Writer;
+        use crate::model::ident::{bank_account, wallet};
+        use crate::model::Flags;
+        use std::sync::Arc;
+        const DW: &str = "TA4Wt1DUCqz6YegbnsmqsWC5uUfbdBqPxm";
+        const OW: &str = "TA9pkx4DFxrEw8JZzUtyDrh2uAat1LDuJL";
+        const FW: &str = "TAF8dttxK5iPKbvYC626aDBytrWANpLRXp";
+        let store = crate::store::Store::in_memory();
+        let acct = |n: u32| bank_account(&format!("622200000000000{n}")).unwrap();
+        let person = |k: &str, role: &str, owns| {
+            let mut roles = Roles::default();
+            roles.insert_name(role);
+            Record::Person(Person {
+                key: crate::model::ident::Normalized {
+                    kind: EntityKind::Person,
+                    key: k.into(),
+                    flags: Flags::default(),
+                },
+                aliases: vec![],
+                name: None,
+                roles,
+                statuses: vec![],
+                owns,
+                notes: None,
+            })
+        };
+        let tx = |a: u32, b: u32, yuan: i64, t: i64| {
+            Record::Transfer(TxRec {
+                from: acct(a),
+                to: acct(b),
+                amount: yuan * 100,
+                time: T0 + t,
+                tx_id: Some(format!("{a}-{b}-{t}")),
+                channel: None,
+                from_name: None,
+                to_name: None,
+                memo: None,
+                ip: None,
+                mac: None,
+            })
+        };
+        let usdt = |a: &str, b: &str, amount: i64, t: i64| {
+            Record::Link(LinkRec {
+                from: wallet(a).unwrap(),
+                to: wallet(b).unwrap(),
+                kind: "transfer".into(),
+                time: Some(T0 + t),
+                amount: Some(amount * 100),
+                note: None,
+            })
+        };
+        let recs = vec![
+            person("M", "mule", vec![acct(5100)]),
+            person("D", "launderer", vec![acct(5200), wallet(DW).unwrap()]),
+            person("F", "financier", vec![wallet(FW).unwrap()]),
+            tx(5001, 5100, 10_000, 0),
+            tx(5002, 5100, 20_000, 10),
+            tx(5300, 5200, 7_200, 50),
+            tx(5100, 5200, 28_800, 100),
+            usdt(DW, OW, 1_000, 3_600),
+            usdt(DW, FW, 4_000, 7_200),
+        ];
+        let rows: Vec<(Origin, Record)> = recs
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    Origin {
+                        file: Arc::from("desk.csv"),
+                        line: i as u64 + 1,
+                        label: None,
+                    },
+                    r,
+                )
+            })
+            .collect();
+        Writer::write_all(&store, &rows).unwrap();
+        let (snap, _) = Snapshot::build(&store, 1).unwrap();
+        (snap, store)
+    }
+
+    fn balanced(t: &Trace) {
+        for u in t.totals() {
+            assert_eq!(u.traced + u.created, u.ends + u.held + u.converted, "{u:?}");
+        }
+    }
+
+    #[test]
+    fn yuan_left_at_a_dealer_crosses_to_the_usdt_the_dealer_paid() {
+        let (snap, store) = desk_case();
+        let a1 = ix(&snap, EntityKind::Account, "6222000000000005100");
+        let da = ix(&snap, EntityKind::Account, "6222000000000005200");
+        let dw = ix(
+            &snap,
+            EntityKind::Wallet,
+            "TA4Wt1DUCqz6YegbnsmqsWC5uUfbdBqPxm",
+        );
+        let fw = ix(
+            &snap,
+            EntityKind::Wallet,
+            "TAF8dttxK5iPKbvYC626aDBytrWANpLRXp",
+        );
+        let st = StoreTransfers::new(&snap, &store, 1000);
+        let t = trace(&snap, &st, &cfg(a1, FlowDirection::Forward)).unwrap();
+        assert_eq!((t.start_amount, t.unit), (3_000_000, Unit::Cny));
+        balanced(&t);
+        // FIFO at the desk: the other customer's ¥7,200 bought the first 1,000 USDT, A1's ¥28,800
+        // the 4,000 USDT paid to the financier
+        assert_eq!(t.conversions.len(), 1);
+        let c = &t.conversions[0];
+        assert_eq!(
+            (c.account, c.wallet, c.holder),
+            (da, dw, person(&snap, "D"))
+        );
+        assert_eq!((c.cny, c.usdt), (2_880_000, 400_000));
+        assert_eq!((c.rate_cny, c.rate_usdt), (3_600_000, 500_000));
+        assert_eq!(t.sinks.len(), 1);
+        let s = &t.sinks[0];
+        assert_eq!((s.account, s.amount, s.unit), (fw, 400_000, Unit::Usdt));
+        assert_eq!(s.reason, SinkReason::FlaggedOwner);
+        assert_eq!(s.owners, vec![person(&snap, "F")]);
+        assert_eq!(amount_at(&t.held, a1), 120_000);
+        let e = t.edges.iter().find(|e| e.from == dw).unwrap();
+        assert_eq!((e.to, e.unit, e.amount), (fw, Unit::Usdt, 400_000));
+
+        // a settlement window shorter than the dealer's delay keeps the yuan at the dealer
+        let mut c2 = cfg(a1, FlowDirection::Forward);
+        c2.settle = Some(3_000);
+        let t2 = trace(&snap, &st, &c2).unwrap();
+        balanced(&t2);
+        assert!(t2.conversions.is_empty());
+        assert_eq!(amount_at(&t2.sinks, da), 2_880_000);
+        assert_eq!(t2.sinks[0].reason, SinkReason::NoFurtherFlow);
+    }
+
+    #[test]
+    fn usdt_at_the_financier_goes_back_to_the_victims_yuan() {
+        let (snap, store) = desk_case();
+        let fw = ix(
+            &snap,
+            EntityKind::Wallet,
+            "TAF8dttxK5iPKbvYC626aDBytrWANpLRXp",
+        );
+        let st = StoreTransfers::new(&snap, &store, 1000);
+        let t = trace(&snap, &st, &cfg(fw, FlowDirection::Backward)).unwrap();
+        assert_eq!((t.start_amount, t.unit), (400_000, Unit::Usdt));
+        balanced(&t);
+        assert_eq!(t.conversions.len(), 1);
+        assert_eq!(
+            (t.conversions[0].cny, t.conversions[0].usdt),
+            (2_880_000, 400_000)
+        );
+        // A1's ¥28,800 was paid FIFO from the first victim's ¥10,000 and ¥18,800 of the second's
+        let v1 = ix(&snap, EntityKind::Account, "6222000000000005001");
+        let v2 = ix(&snap, EntityKind::Account, "6222000000000005002");
+        assert_eq!(amount_at(&t.sinks, v1), 1_000_000);
+        assert_eq!(amount_at(&t.sinks, v2), 1_880_000);
+    }
+
     /// Transfers listed by hand over a bare snapshot.
     struct Listed {
         /// Per link: (time, amount) of each transfer.
@@ -939,6 +1496,7 @@ mod tests {
                 hops,
                 window: None,
                 horizon,
+                settle: None,
                 min_amount: 1,
                 max_edges,
             };

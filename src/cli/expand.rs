@@ -6,7 +6,7 @@ use super::{print_json, DbArg};
 use crate::algo::expand::{expand, ExpandConfig, HubPolicy, LinkFilter};
 use crate::algo::paths::{k_shortest_paths, PathConfig};
 use crate::algo::rank::{rank, PathStep, RankConfig};
-use crate::algo::trace::{trace, TraceConfig};
+use crate::algo::trace::{trace, Sink, TraceConfig, Unit};
 use crate::model::ident::interpretations;
 use crate::model::time::{parse_time, BeijingTime, Yuan};
 use crate::model::{EntityKind, LinkKind, Timestamp};
@@ -108,6 +108,10 @@ pub struct TraceArgs {
     /// before its first); 0 = no limit.
     #[arg(long, default_value_t = 7)]
     pub window_days: i64,
+    /// A holder's USDT payment counts as the counter-value of yuan left at their account at
+    /// most this many days after the yuan arrived; 0 = no limit.
+    #[arg(long, default_value_t = 45)]
+    pub settle_days: i64,
     /// Trace only the start account's transfers from this time (`YYYY-MM-DD HH:MM:SS`, Beijing time).
     #[arg(long)]
     pub since: Option<String>,
@@ -119,9 +123,12 @@ pub struct TraceArgs {
     /// Use the snapshot's per-link aggregates instead of each transaction from the store.
     #[arg(long)]
     pub aggregates: bool,
-    /// Rows shown per table (flow edges, end accounts, held).
+    /// Rows shown per table (flow edges, conversions, end accounts, held).
     #[arg(long, default_value_t = 40)]
     pub limit: usize,
+    /// Evidence records shown per flow edge (source file and line, time, transaction id).
+    #[arg(long, default_value_t = 1)]
+    pub evidence: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -487,9 +494,46 @@ pub fn run_path(a: &PathArgs) -> Result<()> {
     Ok(())
 }
 
+/// An amount in its unit: `¥1234.50` or `171.46 USDT`.
+fn money(amount: i64, unit: Unit) -> String {
+    match unit {
+        Unit::Cny => format!("¥{}", Yuan(amount)),
+        Unit::Usdt => format!("{} USDT", Yuan(amount)),
+    }
+}
+
+/// The first `n` evidence records of a link: `file:line time amount`.
+fn evidence_json(store: &Store, snap: &Snapshot, link: u32, n: usize) -> Vec<Value> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let l = snap.link(link);
+    let key = LinkKey {
+        src: snap.node(l.src).id,
+        kind: l.kind,
+        dst: snap.node(l.dst).id,
+    };
+    store
+        .evidence(&key, n)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let src = store.source(r.source).ok().flatten();
+            json!({
+                "source": src.as_ref().map(|s| s.file.clone()),
+                "line": r.line,
+                "time": r.key.time.and_then(time_text),
+                "value": r.value,
+                "record_id": r.record_id,
+            })
+        })
+        .collect()
+}
+
 pub fn run_trace(a: &TraceArgs) -> Result<()> {
     let (store, snap, _) = open(&a.db.db)?;
     let account = resolve(&snap, &a.account)?;
+    let days = |d: i64| (d > 0).then(|| d.saturating_mul(86_400));
     let cfg = TraceConfig {
         account,
         direction: if a.backward {
@@ -499,7 +543,8 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
         },
         hops: a.hops,
         window: window(&a.since, &a.until)?,
-        horizon: (a.window_days > 0).then(|| a.window_days.saturating_mul(86_400)),
+        horizon: days(a.window_days),
+        settle: days(a.settle_days),
         min_amount: a.min_amount.saturating_mul(100),
         max_edges: 100_000,
     };
@@ -515,27 +560,34 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
         }
         t
     };
-    let sink_json = |s: &crate::algo::trace::Sink| {
+    let sink_json = |s: &Sink| {
         json!({
             "account": entity_json(&snap, s.account),
-            "amount_yuan": Yuan(s.amount).to_string(),
-            "amount_fen": s.amount,
+            "amount": Yuan(s.amount).to_string(),
+            "amount_minor": s.amount,
+            "unit": s.unit.as_str(),
             "reason": s.reason.as_str(),
             "depth": s.depth,
             "owners": s.owners.iter().map(|&p| entity_json(&snap, p)).collect::<Vec<_>>(),
         })
     };
-    let ends: i64 = t.sinks.iter().map(|s| s.amount).sum();
-    let held: i64 = t.held.iter().map(|s| s.amount).sum();
+    let totals = t.totals();
     if a.json {
         return print_json(&json!({
             "account": entity_json(&snap, account),
             "direction": if a.backward { "backward" } else { "forward" },
-            "start_amount_yuan": Yuan(t.start_amount).to_string(),
-            "start_amount_fen": t.start_amount,
+            "start_amount": Yuan(t.start_amount).to_string(),
+            "start_amount_minor": t.start_amount,
+            "unit": t.unit.as_str(),
             "start_time": time_text(t.start_time),
-            "ends_fen": ends,
-            "held_fen": held,
+            "totals": totals.iter().map(|u| json!({
+                "unit": u.unit.as_str(),
+                "traced": u.traced,
+                "created": u.created,
+                "ends": u.ends,
+                "held": u.held,
+                "converted": u.converted,
+            })).collect::<Vec<_>>(),
             "accounts_read": t.accounts_read,
             "truncated": t.truncated,
             "edges": t.edges.iter().map(|e| json!({
@@ -543,10 +595,25 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
                 "to": snap.reference(e.to),
                 "first": time_text(e.first),
                 "last": time_text(e.last),
-                "amount_yuan": Yuan(e.amount).to_string(),
-                "transferred_yuan": Yuan(e.transferred).to_string(),
+                "amount": Yuan(e.amount).to_string(),
+                "transferred": Yuan(e.transferred).to_string(),
+                "unit": e.unit.as_str(),
                 "records": e.records,
                 "depth": e.depth,
+                "evidence": evidence_json(&store, &snap, e.link, a.evidence),
+            })).collect::<Vec<_>>(),
+            "conversions": t.conversions.iter().map(|c| json!({
+                "holder": entity_json(&snap, c.holder),
+                "account": snap.reference(c.account),
+                "wallet": snap.reference(c.wallet),
+                "cny": Yuan(c.cny).to_string(),
+                "usdt": Yuan(c.usdt).to_string(),
+                "rate_cny_per_usdt": rate(c.rate_cny, c.rate_usdt),
+                "desk_cny": Yuan(c.rate_cny).to_string(),
+                "desk_usdt": Yuan(c.rate_usdt).to_string(),
+                "first": time_text(c.first),
+                "last": time_text(c.last),
+                "depth": c.depth,
             })).collect::<Vec<_>>(),
             "sinks": t.sinks.iter().map(sink_json).collect::<Vec<_>>(),
             "held": t.held.iter().map(sink_json).collect::<Vec<_>>(),
@@ -555,13 +622,36 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{} ¥{} {} {} ({} accounts read)",
+        "{} {} {} {} ({} ledgers read)",
         if a.backward { "traced back" } else { "traced" },
-        Yuan(t.start_amount),
+        money(t.start_amount, t.unit),
         if a.backward { "to" } else { "from" },
         snap.reference(account),
         t.accounts_read
     )?;
+    for u in &totals {
+        if u.traced + u.created == 0 {
+            continue;
+        }
+        writeln!(
+            out,
+            "  {}: {} traced{} = {} at the ends + {} held on the way{}",
+            u.unit.as_str(),
+            money(u.traced + u.created, u.unit),
+            if u.created > 0 {
+                " (from conversions)"
+            } else {
+                ""
+            },
+            money(u.ends, u.unit),
+            money(u.held, u.unit),
+            if u.converted > 0 {
+                format!(" + {} converted", money(u.converted, u.unit))
+            } else {
+                String::new()
+            }
+        )?;
+    }
     writeln!(
         out,
         "\nflow ({} edges{}):",
@@ -571,16 +661,28 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
     for e in t.edges.iter().take(a.limit) {
         writeln!(
             out,
-            "{:indent$}{} -> {}  ¥{} of ¥{} in {}  {}",
+            "{:indent$}{} -> {}  {} of {} in {}  {}",
             "",
             snap.reference(e.from),
             snap.reference(e.to),
-            Yuan(e.amount),
-            Yuan(e.transferred),
+            money(e.amount, e.unit),
+            money(e.transferred, e.unit),
             e.records,
             time_text(e.first).unwrap_or_default(),
             indent = 2 * e.depth as usize
         )?;
+        for r in evidence_json(&store, &snap, e.link, a.evidence) {
+            writeln!(
+                out,
+                "{:indent$}  evidence: {}:{} {} {}",
+                "",
+                r["source"].as_str().unwrap_or("?"),
+                r["line"],
+                r["time"].as_str().unwrap_or(""),
+                r["record_id"].as_str().unwrap_or(""),
+                indent = 2 * e.depth as usize
+            )?;
+        }
     }
     let person_text = |p: Ix| {
         let n = snap.node(p);
@@ -596,25 +698,46 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
             }
         )
     };
-    for (title, list, sum) in [
+    if !t.conversions.is_empty() {
+        writeln!(
+            out,
+            "\nconversions (yuan left at an account, USDT its holder's wallet paid):"
+        )?;
+        for c in t.conversions.iter().take(a.limit) {
+            writeln!(
+                out,
+                "  {} => {}  {} -> {}  at {} CNY/USDT (the holder's records: {} for {}), {} … {}\n    holder {}",
+                snap.reference(c.account),
+                snap.reference(c.wallet),
+                money(c.cny, Unit::Cny),
+                money(c.usdt, Unit::Usdt),
+                rate(c.rate_cny, c.rate_usdt),
+                money(c.rate_cny, Unit::Cny),
+                money(c.rate_usdt, Unit::Usdt),
+                time_text(c.first).unwrap_or_default(),
+                time_text(c.last).unwrap_or_default(),
+                person_text(c.holder)
+            )?;
+        }
+    }
+    for (title, list) in [
         (
             if a.backward {
                 "origins"
             } else {
-                "end accounts"
+                "end accounts and wallets"
             },
             &t.sinks,
-            ends,
         ),
-        ("held on the way", &t.held, held),
+        ("held on the way", &t.held),
     ] {
-        writeln!(out, "\n{title} (¥{}):", Yuan(sum))?;
+        writeln!(out, "\n{title}:")?;
         for s in list.iter().take(a.limit) {
             let names: Vec<String> = s.owners.iter().map(|&p| person_text(p)).collect();
             writeln!(
                 out,
-                "  ¥{:>14}  {:<32} {:<16} {}",
-                Yuan(s.amount).to_string(),
+                "  {:>20}  {:<40} {:<16} {}",
+                money(s.amount, s.unit),
                 snap.reference(s.account),
                 s.reason.as_str(),
                 names.join(", ")
@@ -625,4 +748,12 @@ pub fn run_trace(a: &TraceArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Yuan per USDT, four decimals.
+fn rate(cny: i64, usdt: i64) -> String {
+    if usdt <= 0 {
+        return "-".into();
+    }
+    format!("{:.4}", cny as f64 / usdt as f64)
 }

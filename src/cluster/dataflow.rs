@@ -668,50 +668,147 @@ fn worker_main(
         let t_algo = t.elapsed().as_secs_f64();
         let t = Instant::now();
         sh.push(&mut net, worker, &mut labels, |_| true);
-        let agg = aggregate(worker, &mut net, &sh, &labels);
-        let all = net.gather(worker, &sh, &labels);
-        net.step("gather", 0);
-        if let (Some(all), Some((dense_of, g))) = (all, agg) {
-            let mut membership: Vec<u32> = all.iter().map(|&l| dense_of[l as usize]).collect();
-            let gamma = if algo == Algo::Leiden {
-                params.resolution
-            } else {
-                1.0
-            };
-            let merged: Vec<u32> = if algo == Algo::Leiden {
-                // Cross-part merge: Leiden on the graph of refined communities.
-                leiden(
-                    &g,
-                    &LeidenConfig {
-                        quality: Quality::Modularity,
-                        resolution: gamma,
-                        seed: params.seed,
-                        iterations: params.passes,
-                        max_levels: 64,
-                    },
-                )
-                .membership
-            } else {
-                (0..g.node_count() as u32).collect()
-            };
-            result.modularity = Some(modularity_unchecked(&g, &merged, gamma));
-            for c in &mut membership {
-                *c = merged[*c as usize];
-            }
-            result.community_count = relabel_dense(&mut membership);
-            result.membership = Some(membership);
-        }
+        let mut best = gathered(worker, &mut net, &sh, &labels, algo, params);
         result.phases = vec![
             ("load", t_load),
             ("algorithm", t_algo),
             ("gather", t.elapsed().as_secs_f64()),
         ];
+        if algo == Algo::Leiden {
+            // The merge on worker 0 only joins whole communities of the distributed levels; one more
+            // round of distributed local moving from the merged partition lets single nodes leave
+            // a community they were put in early. Kept only if it raises the modularity.
+            let t = Instant::now();
+            let named = best
+                .as_ref()
+                .map(|(membership, _)| named_by_first(membership));
+            let moved = polish(worker, &mut net, &sh, params, named);
+            let again = gathered(worker, &mut net, &sh, &moved, algo, params);
+            if let (Some(b), Some(a)) = (&best, &again) {
+                if a.1 > b.1 {
+                    best = again;
+                }
+            }
+            result.phases.push(("polish", t.elapsed().as_secs_f64()));
+        }
+        if let Some((membership, q)) = best {
+            result.modularity = Some(q);
+            result.community_count = membership.iter().max().map_or(0, |&c| c as usize + 1);
+            result.membership = Some(membership);
+        }
     }
     let steps = sum_steps(worker, &mut net);
     Ok((net.me == 0).then(|| {
         result.steps = steps;
         result
     }))
+}
+
+/// Gathers the partition `labels` (node ids; mirrors current) on worker 0: the community graph,
+/// for Leiden merged further by the single-machine Leiden, and returns there the dense community of
+/// every node and the partition's modularity (γ of the run for Leiden, 1 otherwise).
+fn gathered(
+    worker: &mut Worker,
+    net: &mut Net,
+    sh: &Shard,
+    labels: &[u64],
+    algo: Algo,
+    params: &Params,
+) -> Option<(Vec<u32>, f64)> {
+    let agg = aggregate(worker, net, sh, labels);
+    let all = net.gather(worker, sh, labels);
+    net.step("gather", 0);
+    let (all, (dense_of, g)) = (all?, agg?);
+    let mut membership: Vec<u32> = all.iter().map(|&l| dense_of[l as usize]).collect();
+    let gamma = if algo == Algo::Leiden {
+        params.resolution
+    } else {
+        1.0
+    };
+    let merged: Vec<u32> = if algo == Algo::Leiden {
+        // Cross-part merge: Leiden on the graph of refined communities.
+        leiden(
+            &g,
+            &LeidenConfig {
+                quality: Quality::Modularity,
+                resolution: gamma,
+                seed: params.seed,
+                iterations: params.passes,
+                max_levels: 64,
+            },
+        )
+        .membership
+    } else {
+        (0..g.node_count() as u32).collect()
+    };
+    let q = modularity_unchecked(&g, &merged, gamma);
+    for c in &mut membership {
+        *c = merged[*c as usize];
+    }
+    relabel_dense(&mut membership);
+    Some((membership, q))
+}
+
+/// Every owned node's weighted degree, and the total edge weight of the graph.
+fn strengths(worker: &mut Worker, net: &mut Net, sh: &Shard) -> (Vec<f64>, f64) {
+    let strength: Vec<f64> = (0..sh.owned)
+        .map(|i| sh.w[sh.range(i)].iter().map(|&w| f64::from(w)).sum())
+        .collect();
+    let m = net.sum_f64(worker, &[strength.iter().sum::<f64>() / 2.0])[0];
+    (strength, m)
+}
+
+/// Names each community of a dense membership by its first member: a node id, as the distributed
+/// local moving names communities.
+fn named_by_first(membership: &[u32]) -> Vec<u64> {
+    let mut first = vec![u64::MAX; membership.len()];
+    for (v, &c) in membership.iter().enumerate() {
+        let f = &mut first[c as usize];
+        if *f == u64::MAX {
+            *f = v as u64;
+        }
+    }
+    membership.iter().map(|&c| first[c as usize]).collect()
+}
+
+/// Distributed local moving on the input graph from the partition `named` (every node's community
+/// as a node id, known on worker 0 only): worker 0 sends each owner its nodes' communities, then one
+/// level of [`local_moving`] runs from them. Returns the labels, mirrors current.
+fn polish(
+    worker: &mut Worker,
+    net: &mut Net,
+    sh: &Shard,
+    params: &Params,
+    named: Option<Vec<u64>>,
+) -> Vec<u64> {
+    let lay = &sh.layout;
+    if let Some(named) = named {
+        for (v, &c) in named.iter().enumerate() {
+            let v = v as u32;
+            net.vals.send(lay.owner(v), (lay.local(v), c));
+        }
+    }
+    let mut start = vec![0u64; sh.space()];
+    for (slot, c) in net.vals.round(worker) {
+        start[slot as usize] = c;
+    }
+    sh.push(net, worker, &mut start, |_| true);
+    net.step("scatter", 0);
+    let (strength, m) = strengths(worker, net, sh);
+    let present = vec![true; sh.owned];
+    let level = MAX_LEVELS + 1;
+    local_moving(
+        worker,
+        net,
+        sh,
+        &strength,
+        &present,
+        m,
+        params,
+        level,
+        Some(start),
+    )
+    .0
 }
 
 /// Sums every worker's step counters on worker 0 (the step lists are alike: control flow is
@@ -930,12 +1027,10 @@ fn moving_levels(
             sh.layout.n
         )));
     }
-    let strength: Vec<f64> = (0..sh.owned)
-        .map(|i| sh.w[sh.range(i)].iter().map(|&w| f64::from(w)).sum())
-        .collect();
-    let m = net.sum_f64(worker, &[strength.iter().sum::<f64>() / 2.0])[0];
+    let (strength, m) = strengths(worker, net, sh);
     let present = vec![true; sh.owned];
-    let (mut labels, mut count) = local_moving(worker, net, sh, &strength, &present, m, params, 0);
+    let (mut labels, mut count) =
+        local_moving(worker, net, sh, &strength, &present, m, params, 0, None);
     let mut top = labels[..sh.owned].to_vec();
     let mut nodes = u64::from(sh.layout.n);
     let mut level: Option<(Shard, Vec<f64>, Vec<bool>)> = None;
@@ -945,7 +1040,9 @@ fn moving_levels(
             .as_ref()
             .map_or((sh, &strength, &present), |l| (&l.0, &l.1, &l.2));
         let next = coarsen(worker, net, s, st, pr, &labels);
-        let (lab, c) = local_moving(worker, net, &next.0, &next.1, &next.2, m, params, depth);
+        let (lab, c) = local_moving(
+            worker, net, &next.0, &next.1, &next.2, m, params, depth, None,
+        );
         // the community of each node's community
         for (i, &c) in top.iter().enumerate() {
             let c = c as u32;
@@ -990,16 +1087,42 @@ fn local_moving(
     m: f64,
     params: &Params,
     level: u64,
+    start: Option<Vec<u64>>,
 ) -> (Vec<u64>, u64) {
     let lay = &sh.layout;
     let gamma = params.resolution;
     let salt = mix(params.seed ^ 0x6c6f_6361_6c5f_6d76 ^ (level << 40));
-    let mut vals = vec![0u64; sh.space()];
-    for (v, &g) in vals.iter_mut().zip(sh.gid.iter().chain(&sh.mirror_gid)) {
-        *v = u64::from(g);
-    }
-    let mut tot: Vec<f64> = strength.to_vec();
-    let mut size: Vec<i64> = present.iter().map(|&p| i64::from(p)).collect();
+    let (mut vals, mut tot, mut size) = match start {
+        None => (
+            sh.gid
+                .iter()
+                .chain(&sh.mirror_gid)
+                .map(|&g| u64::from(g))
+                .collect::<Vec<u64>>(),
+            strength.to_vec(),
+            present.iter().map(|&p| i64::from(p)).collect::<Vec<i64>>(),
+        ),
+        Some(vals) => {
+            // Every node's strength and count go to the owner of its community.
+            for i in (0..sh.owned).filter(|&i| present[i]) {
+                let c = vals[i] as u32;
+                let (w, slot) = (lay.owner(c), lay.local(c));
+                net.vals.send(w, (slot, strength[i].to_bits()));
+                net.vals.send(w, (slot | SIZE, 1));
+            }
+            let mut got = net.vals.round(worker);
+            got.sort_unstable();
+            let (mut tot, mut size) = (vec![0f64; sh.owned], vec![0i64; sh.owned]);
+            for (slot, x) in got {
+                if slot & SIZE != 0 {
+                    size[(slot & !SIZE) as usize] += x as i64;
+                } else {
+                    tot[slot as usize] += f64::from_bits(x);
+                }
+            }
+            (vals, tot, size)
+        }
+    };
     let nodes = net.sum_u64(worker, size.iter().sum::<i64>() as u64);
     let mut changed = vec![false; sh.owned];
     let mut need: rustc_hash::FxHashMap<u64, u32> = Default::default();

@@ -39,7 +39,7 @@
 //! "roles": {"boss": [...], "financier": [...], "manager": [...], "team_leader": [...],
 //! "member": [...], "recruiter": [...], "smuggler": [...], "card_farmer": [...], "launderer": [...],
 //! "mule": [...]}, "compound_members": [...], "mule_accounts_level1": ["account:<digits>"],
-//! "financier_accounts": [...], "money_chain": {"mule_accounts_level2": [...],
+//! "financier_accounts": [...], "financier_wallets": [...], "money_chain": {"mule_accounts_level2": [...],
 //! "mule_accounts_level3": [...], "usdt_dealer_accounts": [...], "cash_out_accounts": [...],
 //! "payroll_accounts": [...]}, "outside_recruiters": [...], "victims": [...], "seed_phone_ref": "phone:+86…",
 //! "compound_place": "place:…", "params": {...}}`. Person refs are
@@ -554,6 +554,7 @@ fn truth_json(
         "compound_members": compound.iter().map(|&p| pop.person_ref(p)).collect::<Vec<_>>(),
         "mule_accounts_level1": accts(&net.l1),
         "financier_accounts": accts(&net.financier_accounts),
+        "financier_wallets": net.financier_wallets.iter().map(|w| format!("wallet:{w}")).collect::<Vec<_>>(),
         "money_chain": chain,
         "outside_recruiters": net.outside_recruiters.iter().map(|&p| pop.person_ref(p)).collect::<Vec<_>>(),
         "victims": victims.iter().map(|&p| pop.person_ref(p)).collect::<Vec<_>>(),

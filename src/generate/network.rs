@@ -101,6 +101,8 @@ pub(crate) struct Network {
     /// Further accounts of the chain and its ends, by kind (level2, level3, usdt_dealer, cash_out, payroll).
     pub other_accounts: Vec<(&'static str, Vec<u64>)>,
     pub financier_accounts: Vec<u64>,
+    /// The financiers' USDT wallets (half of them have no holder in the records).
+    pub financier_wallets: Vec<String>,
     pub calls: Vec<Call>,
     pub txs: Vec<Tx>,
     pub links: Vec<LinkRow>,
@@ -384,6 +386,7 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
             l1: Vec::new(),
             other_accounts: Vec::new(),
             financier_accounts: Vec::new(),
+            financier_wallets: Vec::new(),
             calls: Vec::new(),
             txs: Vec::new(),
             links: Vec::new(),
@@ -2017,6 +2020,7 @@ pub(crate) fn build(pop: &Population, seed: u64) -> Network {
         }
     }
     cx.net.ftm = ftm;
+    cx.net.financier_wallets = fin_wallets;
 
     // ---- Debriefs of the returnees ----------------------------------------------------------------
     let flagged_list = cx.net.flagged.clone();

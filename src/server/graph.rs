@@ -13,7 +13,9 @@ use super::AppState;
 use crate::algo::expand::{expand as algo_expand, ExpandConfig, LinkFilter};
 use crate::algo::paths::{k_shortest_paths, PathConfig};
 use crate::algo::rank::{rank, PathStep, RankConfig};
-use crate::algo::trace::{trace as algo_trace, Sink, TraceConfig, DEFAULT_HORIZON_S};
+use crate::algo::trace::{
+    trace as algo_trace, Sink, TraceConfig, DEFAULT_HORIZON_S, DEFAULT_SETTLE_S,
+};
 use crate::model::{ident, EntityKind, LinkKind, Timestamp};
 use crate::snapshot::transfers::{FlowDirection, StoreTransfers};
 use crate::snapshot::{BuildReport, Ix, Link as SnapLink, Snapshot};
@@ -1185,6 +1187,22 @@ pub struct FlowView {
     pub records: u32,
     /// Transfers from the start account, fewest.
     pub depth: u32,
+    /// `CNY` (amounts in fen) or `USDT` (amounts in cents).
+    pub unit: &'static str,
+}
+
+/// Traced money that crossed from yuan to USDT at a holder's desk (an OTC dealer).
+#[derive(Serialize)]
+pub struct ConversionView {
+    pub holder: EntityView,
+    pub account: String,
+    pub wallet: String,
+    pub cny_fen: i64,
+    pub usdt_cents: i64,
+    /// The holder's records that imply the rate: yuan left at their accounts, USDT their wallets
+    /// paid from money of unknown origin.
+    pub desk_cny_fen: i64,
+    pub desk_usdt_cents: i64,
 }
 
 #[derive(Serialize)]
@@ -1193,7 +1211,9 @@ pub struct SinkView {
     pub entity_ref: String,
     pub label: String,
     pub amount_fen: i64,
-    /// Why the money stops here: no_further_flow, collection, flagged_owner, wallet, hub, hop_limit,
+    /// `CNY` (amount in fen) or `USDT` (amount in cents).
+    pub unit: &'static str,
+    /// Why the money stops here: no_further_flow, collection, flagged_owner, hub, hop_limit,
     /// cut; `held`
     /// for money left at an account that passed the rest on.
     pub reason: &'static str,
@@ -1207,14 +1227,17 @@ pub struct TraceResp {
     pub generation: u64,
     pub root: EntityView,
     pub forward: bool,
-    /// The amount traced: the sum of every sink and every held amount.
+    /// The amount traced (in the root's unit): the sum of every sink and every held amount in
+    /// that unit plus what was converted.
     pub start_amount_fen: i64,
     pub flows: Vec<FlowView>,
+    pub conversions: Vec<ConversionView>,
     /// End accounts, largest first.
     pub sinks: Vec<SinkView>,
     /// Traced money left at accounts that passed the rest on (fees, balances), largest first.
     pub held: Vec<SinkView>,
-    /// Totals of all sinks and all held amounts (also of those beyond the lists' bound).
+    /// Totals of all sinks and all held amounts in the root's unit (also of those beyond the
+    /// lists' bound).
     pub sinks_fen: i64,
     pub held_fen: i64,
     pub entities: Vec<EntityView>,
@@ -1253,6 +1276,7 @@ pub async fn trace(
                 hops: r2.hops.unwrap_or(6),
                 window: r2.from.map(|f| (f, Timestamp::MAX)),
                 horizon: Some(r2.window_s.unwrap_or(DEFAULT_HORIZON_S)),
+                settle: Some(DEFAULT_SETTLE_S),
                 min_amount: 1,
                 max_edges: r2.limit.unwrap_or(1000) as usize,
             };
@@ -1265,6 +1289,7 @@ pub async fn trace(
                 entity_ref: snap.reference(s.account),
                 label: snap.node(s.account).label.unwrap_or_default().to_string(),
                 amount_fen: s.amount,
+                unit: s.unit.as_str(),
                 reason: s.reason.as_str(),
                 depth: s.depth,
                 owners: s.owners.iter().map(|&p| entity_view(snap, p)).collect(),
@@ -1295,12 +1320,36 @@ pub async fn trace(
                         last_time: e.last,
                         records: e.records,
                         depth: e.depth,
+                        unit: e.unit.as_str(),
+                    })
+                    .collect(),
+                conversions: t
+                    .conversions
+                    .iter()
+                    .map(|c| ConversionView {
+                        holder: entity_view(snap, c.holder),
+                        account: snap.reference(c.account),
+                        wallet: snap.reference(c.wallet),
+                        cny_fen: c.cny,
+                        usdt_cents: c.usdt,
+                        desk_cny_fen: c.rate_cny,
+                        desk_usdt_cents: c.rate_usdt,
                     })
                     .collect(),
                 sinks: t.sinks.iter().take(MAX_SINKS).map(sink_view).collect(),
                 held: t.held.iter().take(MAX_SINKS).map(sink_view).collect(),
-                sinks_fen: t.sinks.iter().map(|s| s.amount).sum(),
-                held_fen: t.held.iter().map(|s| s.amount).sum(),
+                sinks_fen: t
+                    .sinks
+                    .iter()
+                    .filter(|s| s.unit == t.unit)
+                    .map(|s| s.amount)
+                    .sum(),
+                held_fen: t
+                    .held
+                    .iter()
+                    .filter(|s| s.unit == t.unit)
+                    .map(|s| s.amount)
+                    .sum(),
                 entities,
                 truncated: t.truncated || t.sinks.len().max(t.held.len()) > MAX_SINKS,
                 bound: if t.truncated {

@@ -374,7 +374,19 @@ pub(crate) mod rocks {
                 .iter()
                 .map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(*cf)));
             let db = if read_only {
-                DB::open_cf_descriptors_read_only(&opts, path, cfs, false)
+                // A writer's compaction may delete a table file between our reading of the
+                // manifest and our opening of that file (every file is opened at open, so reads
+                // after a successful open are safe): read the manifest again.
+                let mut tries = 0;
+                loop {
+                    match DB::open_cf_descriptors_read_only(&opts, path, cfs.clone(), false) {
+                        Err(e) if tries < 40 && e.as_ref().contains("No such file") => {
+                            tries += 1;
+                            std::thread::sleep(std::time::Duration::from_millis(25));
+                        }
+                        r => break r,
+                    }
+                }
             } else {
                 DB::open_cf_descriptors(&opts, path, cfs)
             }

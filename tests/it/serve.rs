@@ -153,6 +153,21 @@ fn login(addr: &str, user: &str) -> String {
 }
 
 /// The files among `all` whose names start with one of `names`.
+/// A viewer account on the store `db` of `dir`, with the tests' password.
+fn add_user(dir: &Dir, name: &str, role: &str) {
+    dir.ok(&[
+        "user",
+        "add",
+        name,
+        "--db",
+        "db",
+        "--role",
+        role,
+        "--password",
+        PASSWORD,
+    ]);
+}
+
 fn case_files(all: &[String], names: &[&str]) -> Vec<String> {
     all.iter()
         .filter(|p| {
@@ -189,17 +204,7 @@ fn import_while_serving_swaps_the_snapshot_atomically_and_backups_restore() {
     let registries = case_files(&all, &["persons", "links", "wallets"]);
     first.extend(registries.iter().map(String::as_str));
     dir.ok(&first);
-    dir.ok(&[
-        "user",
-        "add",
-        "admin",
-        "--db",
-        "db",
-        "--role",
-        "admin",
-        "--password",
-        PASSWORD,
-    ]);
+    add_user(&dir, "admin", "admin");
 
     let server = Server::start(&dir, "db");
     let err = server.stderr_with("chain intact");
@@ -392,28 +397,8 @@ fn import_while_serving_swaps_the_snapshot_atomically_and_backups_restore() {
 #[test]
 fn serve_refuses_network_addresses_without_the_flag_and_warns_of_a_broken_audit_chain() {
     let dir = Dir::new();
-    dir.ok(&[
-        "user",
-        "add",
-        "admin",
-        "--db",
-        "db",
-        "--role",
-        "admin",
-        "--password",
-        PASSWORD,
-    ]);
-    dir.ok(&[
-        "user",
-        "add",
-        "inv",
-        "--db",
-        "db",
-        "--role",
-        "investigator",
-        "--password",
-        PASSWORD,
-    ]);
+    add_user(&dir, "admin", "admin");
+    add_user(&dir, "inv", "investigator");
     let out = dir.run(&["serve", "--db", "db", "--addr", "0.0.0.0:0"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
