@@ -1,10 +1,10 @@
 //! The import driver: opens every file first (a missing or unreadable file stops the import before
 //! anything is written), then streams each through its parser and the store writer, parsing the next
-//! chunk while the previous one is written. Rejected rows are collected with file, line and reason.
+//! chunk while the previous one is gathered and applying each run while the next is gathered. Rejected rows are collected with file, line and reason.
 
 use super::parse::{self, Chunk, FileParser, Layout, ParseError};
 use super::record::Reject;
-use super::writer::{WriteCounts, WriteTimes, Writer};
+use super::writer::{pipelined, WriteCounts, WriteTimes, Writer};
 use super::IngestError;
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -128,23 +128,26 @@ pub fn import_parsers(
     on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ImportReport, ImportError> {
     let t0 = Instant::now();
-    let mut writer = Writer::new(store, cfg.chunk_rows)?;
     let mut report = ImportReport::default();
     let chunk_rows = cfg.chunk_rows.clamp(1, PARSE_CHUNK);
-    let written = write_files(
-        &mut writer,
-        parsers,
-        chunk_rows,
-        &mut report,
-        on_reject,
-        on_progress,
-    );
-    // What was written becomes durable even when a later file failed.
-    let persisted = writer.finish();
-    written?;
-    persisted?;
-    report.writes = writer.counts().clone();
-    report.write_times = writer.times().clone();
+    // Each run is applied on a second thread while the next one is parsed and gathered.
+    pipelined(store, cfg.chunk_rows, |writer| {
+        let written = write_files(
+            writer,
+            parsers,
+            chunk_rows,
+            &mut report,
+            on_reject,
+            on_progress,
+        );
+        // What was written becomes durable even when a later file failed.
+        let persisted = writer.finish();
+        written?;
+        persisted?;
+        report.writes = writer.counts().clone();
+        report.write_times = writer.times().clone();
+        Ok::<(), ImportError>(())
+    })??;
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -168,11 +171,16 @@ fn write_files(
             rejected: 0,
             warnings: Vec::new(),
         };
-        // Parse on a second thread, one chunk ahead of the writer.
+        // Parse on a second thread, one chunk ahead of the writer. Written chunks go back to it
+        // to be freed there (freeing a chunk's records is a good share of the writer's time).
         let (tx, rx) = mpsc::sync_channel::<Result<Chunk, ParseError>>(1);
+        let (used_tx, used_rx) = mpsc::channel::<Chunk>();
         let outcome: Result<(), ImportError> = std::thread::scope(|s| {
             let producer = s.spawn(move || {
                 loop {
+                    while let Ok(used) = used_rx.try_recv() {
+                        drop(used);
+                    }
                     match parser.next_chunk(chunk_rows) {
                         Ok(Some(c)) => {
                             if tx.send(Ok(c)).is_err() {
@@ -220,6 +228,8 @@ fn write_files(
                     files: nfiles,
                     rows: report.rows,
                 });
+                // Once the producer has ended, the chunk comes back here and is freed here.
+                let _ = used_tx.send(chunk);
                 waited = Instant::now();
             }
             drop(rx);

@@ -1,5 +1,5 @@
 use super::record::*;
-use super::writer::Writer;
+use super::writer::{self, Writer};
 use crate::model::ident::{bank_account, imei, phone, resident_id, Normalized};
 use crate::model::{EntityKind, Flags, LinkKind, Roles, Status};
 use crate::store::{Direction, Store};
@@ -61,10 +61,8 @@ fn person(id: &str, alias: &str, phone_no: &str) -> Record {
     })
 }
 
-#[test]
-fn same_facts_twice_add_nothing() {
-    let store = Store::in_memory();
-    let rows: Vec<(Origin, Record)> = vec![
+fn sample_rows() -> Vec<(Origin, Record)> {
+    vec![
         (
             origin(2),
             person("11010519491231002X", "P-1", "13800138000"),
@@ -105,7 +103,13 @@ fn same_facts_twice_add_nothing() {
                 1_700_000_200,
             ),
         ),
-    ];
+    ]
+}
+
+#[test]
+fn same_facts_twice_add_nothing() {
+    let store = Store::in_memory();
+    let rows = sample_rows();
     let c = Writer::write_all(&store, &rows).unwrap();
     // person, phone, foreign phone, device, two accounts
     assert_eq!(c.entities_new, 6);
@@ -187,4 +191,39 @@ fn custom_link_kinds_are_interned_once() {
     let k = store.custom_link_kind("met_in_hotel").unwrap().unwrap();
     assert!(k.is_custom());
     assert_eq!(store.stats().unwrap().links.get(&k), Some(&2));
+}
+
+#[test]
+fn pipelined_runs_store_what_one_run_stores() {
+    let rows = sample_rows();
+    let one = Store::in_memory();
+    let want = Writer::write_all(&one, &rows).unwrap();
+
+    // A run per row, each applied on the second thread while the next is gathered: later runs
+    // name entities, links and evidence of the run in flight.
+    let store = Store::in_memory();
+    let write = |store: &Store| {
+        writer::pipelined(store, 1, |w| {
+            for r in rows.chunks(1) {
+                w.write_chunk(r)?;
+            }
+            w.finish()?;
+            Ok::<_, super::IngestError>(w.counts().clone())
+        })
+        .unwrap()
+        .unwrap()
+    };
+    let got = write(&store);
+    assert_eq!(got.entities_new, want.entities_new);
+    assert_eq!(got.evidence_new, want.evidence_new);
+    assert_eq!(got.links_new, want.links_new);
+    assert_eq!(store.stats().unwrap(), one.stats().unwrap());
+    assert_eq!(store.digest().unwrap(), one.digest().unwrap());
+
+    let again = write(&store);
+    assert_eq!(
+        (again.entities_new, again.evidence_new, again.links_new),
+        (0, 0, 0)
+    );
+    assert_eq!(store.digest().unwrap(), one.digest().unwrap());
 }

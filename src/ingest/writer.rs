@@ -1,23 +1,32 @@
 //! Records into the store: entity resolution (every identifier to one entity), evidence keyed by its
 //! natural identity (so a record seen twice, in two files or two imports, is stored once), link
 //! aggregates in both directions and the running counts. Chunks of records accumulate into a run;
-//! each run is sorted in memory and applied to the store as one atomic unit (`Store::commit_run`).
+//! each run is sorted in memory and applied to the store as one atomic unit (`Store::apply_run`),
+//! on a second thread when the writer is pipelined ([`pipelined`]) while the next run is gathered.
 
 use super::record::{Origin, Record};
 use super::IngestError;
 use crate::model::ident::Normalized;
 use crate::model::{EntityId, EntityKind, Flags, LinkKind, Timestamp};
 use crate::store::{
-    Batch, Counters, EntityRecord, Evidence, EvidenceKey, EvidenceRun, LinkAgg, LinkKey, SourceId,
-    SourceRecord, Stats, Store,
+    Batch, Counters, EntityRecord, Evidence, EvidenceKey, EvidenceRun, LinkAgg, LinkKey, RunTables,
+    SourceId, SourceRecord, Stats, Store, StoreError,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 /// Identifiers kept in memory across chunks (about 60 bytes each); past this the cache starts afresh
-/// (the store still has them), so memory stays bounded however large the import.
-const IDENT_CACHE_MAX: usize = 4_000_000;
+/// (the store still has them), so memory stays bounded however large the import. A case of a
+/// million persons has about 5 million.
+const IDENT_CACHE_MAX: usize = 8_000_000;
+
+/// Entity ids below this are covered by the bit set of entities whose stored record has a label
+/// (32 MiB at most); above it the record is read to find out.
+const LABELLED_MAX_ID: u64 = 1 << 28;
+
+/// Entities with identifier flags whose stored flags are kept in memory (about 20 bytes each).
+const FLAGGED_CACHE_MAX: usize = 1_000_000;
 
 /// Link aggregates kept in memory across runs (about 70 bytes each); past the bound the cache stops
 /// growing and the store (or the filter of what this import wrote) answers what it lacks.
@@ -50,7 +59,8 @@ pub struct WriteTimes {
     pub stage: f64,
     /// Looking up which links and evidence records the store already has.
     pub lookup: f64,
-    /// Encoding the batch and the store's atomic write.
+    /// Applying runs to the store: encoding and writing the table files and the atomic commit,
+    /// or, pipelined, waiting for the run being applied on the other thread.
     pub write: f64,
 }
 
@@ -76,6 +86,53 @@ pub struct Writer<'s> {
     sources: FxHashMap<(Arc<str>, Option<String>), SourceId>,
     kinds: FxHashMap<String, LinkKind>,
     counts: WriteCounts,
+    /// Entities whose stored record has a label: a name for them changes nothing, so their record
+    /// is not read back to find that out.
+    labelled: IdBits,
+    /// The stored flags of entities that have some (bounded): identifier flags they already
+    /// carry change nothing.
+    flagged: FxHashMap<EntityId, Flags>,
+    /// The thread that applies runs, when pipelined.
+    pipe: Option<Pipe>,
+    /// Seconds spent waiting for runs in flight (counted as writing, not in the phase waiting).
+    waited: f64,
+}
+
+/// The channel to the thread that applies runs, and its answers. At most one run is in flight:
+/// every read of the store waits for it first ([`Writer::settle`]), so reads see every run
+/// handed over.
+struct Pipe {
+    runs: mpsc::SyncSender<RunTables>,
+    done: mpsc::Receiver<Result<(), StoreError>>,
+    in_flight: bool,
+}
+
+/// Runs `f` with a writer whose runs are applied on a second thread while `f` gathers the next
+/// one. Call [`Writer::finish`] inside `f`: a run still in flight when `f` returns is completed,
+/// but its error is only reported by `finish`.
+pub fn pipelined<R>(
+    store: &Store,
+    run_rows: usize,
+    f: impl FnOnce(&mut Writer<'_>) -> R,
+) -> Result<R, IngestError> {
+    std::thread::scope(|s| {
+        let (runs, todo) = mpsc::sync_channel::<RunTables>(0);
+        let (answer, done) = mpsc::channel();
+        s.spawn(move || {
+            for tables in todo {
+                if answer.send(store.apply_run(tables)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut w = Writer::new(store, run_rows)?;
+        w.pipe = Some(Pipe {
+            runs,
+            done,
+            in_flight: false,
+        });
+        Ok(f(&mut w))
+    })
 }
 
 /// What the current run has gathered, applied by `commit_run`.
@@ -97,6 +154,13 @@ struct Touched {
     changed: bool,
 }
 
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        // Best effort, as when it was turned on.
+        let _ = self.store.set_bulk_load(false);
+    }
+}
+
 impl<'s> Writer<'s> {
     /// Writes `records` as one run and returns what changed.
     pub fn write_all(
@@ -106,7 +170,7 @@ impl<'s> Writer<'s> {
         let mut w = Writer::new(store, records.len())?;
         w.write_chunk(records)?;
         w.finish()?;
-        Ok(w.counts)
+        Ok(w.counts.clone())
     }
 
     /// A writer whose runs hold `run_rows` records each.
@@ -127,7 +191,44 @@ impl<'s> Writer<'s> {
             sources: FxHashMap::default(),
             kinds: FxHashMap::default(),
             counts: WriteCounts::default(),
+            labelled: IdBits::default(),
+            flagged: FxHashMap::default(),
+            pipe: None,
+            waited: 0.0,
         })
+        .inspect(|_| {
+            // Best effort: without it the import is only slower.
+            let _ = store.set_bulk_load(true);
+        })
+    }
+
+    /// Waits for the run in flight (pipelined) to be in the store, and reports its failure.
+    fn settle(&mut self) -> Result<(), IngestError> {
+        let Some(p) = &mut self.pipe else {
+            return Ok(());
+        };
+        if !p.in_flight {
+            return Ok(());
+        }
+        let t = Instant::now();
+        p.in_flight = false;
+        let answer = p.done.recv().unwrap_or(Err(StoreError::Backend(
+            "the thread applying runs stopped".into(),
+        )));
+        let waited = t.elapsed().as_secs_f64();
+        self.times.write += waited;
+        self.waited += waited;
+        Ok(answer?)
+    }
+
+    /// The entity's stored record has a label (so far as the bit set knows).
+    fn known_labelled(&self, id: EntityId) -> bool {
+        self.labelled.get(id)
+    }
+
+    /// The entity's stored record has the flags `f` already (so far as the cache knows).
+    fn known_flags(&self, id: EntityId, f: Flags) -> bool {
+        self.flagged.get(&id).is_some_and(|have| have.contains(f))
     }
 
     pub fn counts(&self) -> &WriteCounts {
@@ -144,13 +245,8 @@ impl<'s> Writer<'s> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut chunk = Chunk::default();
-        let mut clock = Instant::now();
-        let mut lap = |slot: &mut f64| {
-            let now = Instant::now();
-            *slot += (now - clock).as_secs_f64();
-            clock = now;
-        };
+        let mut lap = Lap::start();
+        let waited = self.waited;
 
         // 1. Resolve every identifier the chunk names, and load the existing entities it may enrich.
         let mut wanted: Vec<&Normalized> = Vec::new();
@@ -161,30 +257,35 @@ impl<'s> Writer<'s> {
                 aliases.extend(p.aliases.iter().map(|a| (a, &p.key)));
             }
         }
-        self.resolve(&wanted, &mut chunk)?;
-        self.resolve_aliases(&aliases, &mut chunk)?;
+        self.resolve(&wanted)?;
+        self.resolve_aliases(&aliases)?;
+        // What the caches know to be in the store already needs no reading back: the update
+        // would change nothing (labels and flags are only ever added).
         let mut enrich: Vec<&Normalized> = wanted
             .iter()
             .copied()
-            .filter(|n| n.flags != Flags::default())
+            .filter(|n| {
+                n.flags != Flags::default() && !self.known_flags(self.idents.id(n), n.flags)
+            })
             .collect();
         for (_, r) in records {
             match r {
                 Record::Person(p) => enrich.push(&p.key),
                 Record::Entity(e) => enrich.push(&e.id),
                 Record::Transfer(t) => {
-                    if t.from_name.is_some() {
+                    if t.from_name.is_some() && !self.known_labelled(self.idents.id(&t.from)) {
                         enrich.push(&t.from);
                     }
-                    if t.to_name.is_some() {
+                    if t.to_name.is_some() && !self.known_labelled(self.idents.id(&t.to)) {
                         enrich.push(&t.to);
                     }
                 }
                 _ => {}
             }
         }
-        self.load_existing(&enrich, &mut chunk)?;
-        lap(&mut self.times.resolve);
+        self.load_existing(&enrich)?;
+        lap.lap(&mut self.times.resolve);
+        self.times.resolve -= self.waited - waited;
 
         // 2. Entity attributes, and evidence for every record.
         let mut evidence = std::mem::take(&mut self.run.evidence);
@@ -208,7 +309,7 @@ impl<'s> Writer<'s> {
             };
             match r {
                 Record::Call(c) => {
-                    let (a, b) = (chunk.id(&c.caller), chunk.id(&c.callee));
+                    let (a, b) = (self.idents.id(&c.caller), self.idents.id(&c.callee));
                     let kind = if c.sms { LinkKind::SMS } else { LinkKind::CALL };
                     // The same call in both parties' records has the same parties and start: one record.
                     let link = LinkKey {
@@ -230,7 +331,7 @@ impl<'s> Writer<'s> {
                         let link = LinkKey {
                             src: phone,
                             kind: LinkKind::DEVICE_OF,
-                            dst: chunk.id(imei),
+                            dst: self.idents.id(imei),
                         };
                         // One record a SIM-handset-day: the SIM was seen in the handset that day.
                         let day = c.time
@@ -246,9 +347,9 @@ impl<'s> Writer<'s> {
                 }
                 Record::Transfer(t) => {
                     let link = LinkKey {
-                        src: chunk.id(&t.from),
+                        src: self.idents.id(&t.from),
                         kind: LinkKind::TRANSFER,
-                        dst: chunk.id(&t.to),
+                        dst: self.idents.id(&t.to),
                     };
                     let detail: Vec<String> = [
                         t.channel.clone(),
@@ -269,14 +370,15 @@ impl<'s> Writer<'s> {
                     ));
                     for (acct, name) in [(&t.from, &t.from_name), (&t.to, &t.to_name)] {
                         if let Some(name) = name {
-                            self.run
-                                .update(&chunk, acct, |rec| set_if_none(&mut rec.label, name));
+                            self.run.update(self.idents.id(acct), |rec| {
+                                set_if_none(&mut rec.label, name)
+                            });
                         }
                     }
                 }
                 Record::Person(p) => {
-                    let id = chunk.id(&p.key);
-                    self.run.update(&chunk, &p.key, |rec| {
+                    let id = self.idents.id(&p.key);
+                    self.run.update(self.idents.id(&p.key), |rec| {
                         let mut changed = false;
                         if let Some(n) = &p.name {
                             changed |= set_if_none(&mut rec.label, n);
@@ -300,13 +402,13 @@ impl<'s> Writer<'s> {
                         let link = LinkKey {
                             src: id,
                             kind: LinkKind::OWNS,
-                            dst: chunk.id(item),
+                            dst: self.idents.id(item),
                         };
                         evidence.push(&ev(link, None, 0, None, None));
                     }
                 }
                 Record::Entity(e) => {
-                    self.run.update(&chunk, &e.id, |rec| {
+                    self.run.update(self.idents.id(&e.id), |rec| {
                         let mut changed = false;
                         if let Some(l) = &e.label {
                             changed |= set_if_none(&mut rec.label, l);
@@ -318,11 +420,11 @@ impl<'s> Writer<'s> {
                     });
                 }
                 Record::Link(l) => {
-                    let kind = self.link_kind(&l.kind);
+                    let kind = self.link_kind(&l.kind)?;
                     let link = LinkKey {
-                        src: chunk.id(&l.from),
+                        src: self.idents.id(&l.from),
                         kind,
-                        dst: chunk.id(&l.to),
+                        dst: self.idents.id(&l.to),
                     };
                     evidence.push(&ev(
                         link,
@@ -337,7 +439,7 @@ impl<'s> Writer<'s> {
         // Flags from the identifier rules (service number, bad checksum…) accumulate on the entity.
         for n in &wanted {
             if n.flags != Flags::default() {
-                self.run.update(&chunk, n, |rec| {
+                self.run.update(self.idents.id(n), |rec| {
                     let f = rec.flags.union(n.flags);
                     let changed = f != rec.flags;
                     rec.flags = f;
@@ -349,9 +451,7 @@ impl<'s> Writer<'s> {
         self.run.evidence = evidence;
         self.run.records += records.len();
         self.counts.records += records.len() as u64;
-        // The run's identifiers are in the cache from here on (they reach the store with the run).
-        self.idents.absorb(&mut chunk.resolved);
-        lap(&mut self.times.stage);
+        lap.lap(&mut self.times.stage);
         if self.run.records >= self.run_rows {
             self.commit_run()?;
         }
@@ -366,15 +466,13 @@ impl<'s> Writer<'s> {
         if run.records == 0 {
             return Ok(());
         }
-        let mut clock = Instant::now();
-        let mut lap = |slot: &mut f64| {
-            let now = Instant::now();
-            *slot += (now - clock).as_secs_f64();
-            clock = now;
-        };
+        let mut lap = Lap::start();
         let candidates = run.evidence.len() as u64;
         run.evidence.sort_dedup();
-        lap(&mut self.times.stage);
+        lap.lap(&mut self.times.stage);
+        // The lookups below must see the run before this one (the wait counts as writing).
+        self.settle()?;
+        lap.restart();
 
         // Links the store has already: from the cache, else (unless the filter of what this import
         // wrote rules it out) from the store.
@@ -398,7 +496,7 @@ impl<'s> Writer<'s> {
         if !known.is_empty() {
             run.evidence.retain(|k| !known.contains(k));
         }
-        lap(&mut self.times.lookup);
+        lap.lap(&mut self.times.lookup);
 
         // Link aggregates (evidence is in link order), merged with what the store has.
         let mut links: Vec<(LinkKey, LinkAgg)> = Vec::with_capacity(link_keys.len());
@@ -432,35 +530,38 @@ impl<'s> Writer<'s> {
             }
         }
 
-        // Entities, identifiers, counters.
-        let mut entities: Vec<(EntityId, &EntityRecord)> = Vec::new();
-        for (id, t) in &run.touched {
+        // Entities, identifiers, counters. The caches learn what each entity's record will be.
+        let mut entities: Vec<(EntityId, EntityRecord)> = Vec::new();
+        for (id, t) in run.touched.drain() {
             if t.is_new {
                 self.counts.entities_new += 1;
                 *self.stats.entities.entry(t.rec.kind).or_default() += 1;
             } else if t.changed {
                 self.counts.entities_enriched += 1;
             }
+            if t.rec.label.is_some() {
+                self.labelled.set(id);
+            }
+            if t.rec.flags != Flags::default()
+                && (self.flagged.len() < FLAGGED_CACHE_MAX || self.flagged.contains_key(&id))
+            {
+                self.flagged.insert(id, t.rec.flags);
+            }
             if t.is_new || t.changed {
-                entities.push((*id, &t.rec));
+                entities.push((id, t.rec));
             }
         }
         entities.sort_unstable_by_key(|(id, _)| *id);
-        let mut staged = self.store.begin_run();
-        self.store.stage_evidence(&mut staged, &run.evidence)?;
-        self.store.stage_links(&mut staged, &links)?;
-        self.store.stage_entities(&mut staged, &entities)?;
-        self.store.stage_idents(&mut staged, &run.new_idents)?;
-        let mut batch = std::mem::take(&mut run.meta);
-        batch.put_counters(
+        let mut meta = std::mem::take(&mut run.meta);
+        meta.put_counters(
             self.counters.next_entity,
             self.counters.next_source,
             self.counters.next_kind,
             &self.stats,
         );
-        self.store.commit_run(staged, batch)?;
 
-        // The caches learn the run only once it is in the store.
+        // The caches learn the run as it is handed over: every later read of the store waits
+        // for it to be applied, and a failure to apply it ends the import.
         if let Some(w) = &mut self.written {
             for (k, _) in run.evidence.records() {
                 w.insert(&ev_hash(k));
@@ -469,23 +570,42 @@ impl<'s> Writer<'s> {
                 w.insert(&link_hash(k));
             }
         }
-        for (key, agg) in links {
-            if self.links.len() < LINK_CACHE_MAX || self.links.contains_key(&key) {
-                self.links.insert(key, agg);
+        for (key, agg) in &links {
+            if self.links.len() < LINK_CACHE_MAX || self.links.contains_key(key) {
+                self.links.insert(*key, *agg);
             }
         }
         if self.idents.len() > IDENT_CACHE_MAX {
             self.idents.clear();
             self.idents_complete = false;
         }
-        lap(&mut self.times.write);
+        lap.lap(&mut self.times.lookup);
+        let tables = RunTables {
+            evidence: run.evidence,
+            links,
+            entities,
+            idents: run.new_idents,
+            meta,
+        };
+        match &mut self.pipe {
+            Some(p) => {
+                p.runs
+                    .send(tables)
+                    .map_err(|_| StoreError::Backend("the thread applying runs stopped".into()))?;
+                p.in_flight = true;
+            }
+            None => self.store.apply_run(tables)?,
+        }
+        lap.lap(&mut self.times.write);
         Ok(())
     }
 
-    /// Applies the last, partly filled run. A crash before a run is applied loses it whole;
-    /// importing the files again restores it.
+    /// Applies the last, partly filled run, and waits for every run to be in the store. A crash
+    /// before a run is applied loses it whole; importing the files again restores it.
     pub fn finish(&mut self) -> Result<(), IngestError> {
-        self.commit_run()
+        let last = self.commit_run();
+        let settled = self.settle();
+        last.and(settled)
     }
 
     /// The stored aggregates of those of `keys` the store has: from the cache, and from the store
@@ -513,23 +633,21 @@ impl<'s> Writer<'s> {
         Ok(existing)
     }
 
-    /// Resolves identifiers to entity ids: the chunk's map, the writer's cache, the store, or a new id.
-    fn resolve(&mut self, wanted: &[&Normalized], chunk: &mut Chunk) -> Result<(), IngestError> {
+    /// Resolves identifiers to entity ids: the writer's cache, the store, or a new id. The cache
+    /// has them all from here on (they reach the store with the run).
+    fn resolve(&mut self, wanted: &[&Normalized]) -> Result<(), IngestError> {
         let mut misses: Vec<&Normalized> = Vec::new();
         for n in wanted {
-            if chunk.resolved.get(n).is_some() {
-                continue;
-            }
-            if let Some(id) = self.idents.get(n) {
-                chunk.resolved.insert(n, id);
-            } else {
-                chunk.resolved.insert(n, EntityId(0));
+            if self.idents.get(n).is_none() {
+                // A placeholder until resolved below, so that a repeat is no second miss.
+                self.idents.insert(n, EntityId(0));
                 misses.push(n);
             }
         }
-        let found = if self.idents_complete {
+        let found = if self.idents_complete || misses.is_empty() {
             vec![None; misses.len()]
         } else {
+            self.settle()?;
             let lookups: Vec<(EntityKind, &str)> =
                 misses.iter().map(|n| (n.kind, n.key.as_str())).collect();
             self.store.lookup_many(&lookups)?
@@ -552,7 +670,7 @@ impl<'s> Writer<'s> {
                     id
                 }
             };
-            chunk.resolved.insert(n, id);
+            self.idents.insert(n, id);
         }
         Ok(())
     }
@@ -562,15 +680,15 @@ impl<'s> Writer<'s> {
     fn resolve_aliases(
         &mut self,
         aliases: &[(&Normalized, &Normalized)],
-        chunk: &mut Chunk,
     ) -> Result<(), IngestError> {
         let fresh: Vec<_> = aliases
             .iter()
-            .filter(|(a, _)| chunk.resolved.get(a).is_none() && self.idents.get(a).is_none())
+            .filter(|(a, _)| self.idents.get(a).is_none())
             .collect();
-        let found = if self.idents_complete {
+        let found = if self.idents_complete || fresh.is_empty() {
             vec![None; fresh.len()]
         } else {
+            self.settle()?;
             let lookups: Vec<(EntityKind, &str)> = fresh
                 .iter()
                 .map(|(a, _)| (a.kind, a.key.as_str()))
@@ -581,31 +699,31 @@ impl<'s> Writer<'s> {
             let id = match f {
                 Some(id) => id,
                 None => {
-                    let id = chunk.id(person);
+                    let id = self.idents.id(person);
                     self.run
                         .new_idents
                         .push((alias.kind, alias.key.clone(), id));
                     id
                 }
             };
-            chunk.resolved.insert(alias, id);
+            self.idents.insert(alias, id);
         }
         Ok(())
     }
 
     /// Loads the stored records of existing entities the chunk may enrich.
-    fn load_existing(
-        &mut self,
-        enrich: &[&Normalized],
-        chunk: &mut Chunk,
-    ) -> Result<(), IngestError> {
+    fn load_existing(&mut self, enrich: &[&Normalized]) -> Result<(), IngestError> {
         let mut ids: Vec<EntityId> = enrich
             .iter()
-            .map(|n| chunk.id(n))
+            .map(|n| self.idents.id(n))
             .filter(|id| !self.run.touched.contains_key(id))
             .collect();
         ids.sort_unstable();
         ids.dedup();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.settle()?;
         for (id, rec) in ids.iter().zip(self.store.entities_many(&ids)?) {
             let rec = rec.ok_or(IngestError::Dangling(*id))?;
             self.run.touched.insert(
@@ -625,6 +743,7 @@ impl<'s> Writer<'s> {
         if let Some(id) = self.sources.get(&key) {
             return Ok(*id);
         }
+        self.settle()?;
         let id = match self
             .store
             .source_id(&origin.file, origin.label.as_deref())?
@@ -648,14 +767,15 @@ impl<'s> Writer<'s> {
         Ok(id)
     }
 
-    fn link_kind(&mut self, name: &str) -> LinkKind {
+    fn link_kind(&mut self, name: &str) -> Result<LinkKind, IngestError> {
         if let Some(k) = LinkKind::builtin(name) {
-            return k;
+            return Ok(k);
         }
         let name = name.trim().to_lowercase();
         if let Some(k) = self.kinds.get(&name) {
-            return *k;
+            return Ok(*k);
         }
+        self.settle()?;
         let k = match self.store.custom_link_kind(&name) {
             Ok(Some(k)) => k,
             _ => {
@@ -666,7 +786,7 @@ impl<'s> Writer<'s> {
             }
         };
         self.kinds.insert(name, k);
-        k
+        Ok(k)
     }
 }
 
@@ -712,24 +832,64 @@ fn for_each_ident<'a>(r: &'a Record, mut f: impl FnMut(&'a Normalized)) {
     }
 }
 
-/// One chunk's resolved identifiers.
-#[derive(Default)]
-struct Chunk {
-    resolved: IdentMap,
-}
-
-impl Chunk {
-    fn id(&self, n: &Normalized) -> EntityId {
-        // Every identifier of the chunk was resolved before use.
-        self.resolved.get(n).unwrap_or(EntityId(0))
+impl RunState {
+    /// Changes the run's record of `id`, if the run touches it (else the change is a no-op:
+    /// see the enrichment filter in [`Writer::write_chunk`]).
+    fn update(&mut self, id: EntityId, f: impl FnOnce(&mut EntityRecord) -> bool) {
+        if let Some(t) = self.touched.get_mut(&id) {
+            t.changed |= f(&mut t.rec);
+        }
     }
 }
 
-impl RunState {
-    fn update(&mut self, chunk: &Chunk, n: &Normalized, f: impl FnOnce(&mut EntityRecord) -> bool) {
-        if let Some(t) = self.touched.get_mut(&chunk.id(n)) {
-            t.changed |= f(&mut t.rec);
+/// A phase clock: each lap adds the time since the previous one to a phase's total.
+struct Lap {
+    clock: Instant,
+}
+
+impl Lap {
+    fn start() -> Lap {
+        Lap {
+            clock: Instant::now(),
         }
+    }
+
+    fn lap(&mut self, slot: &mut f64) {
+        let now = Instant::now();
+        *slot += (now - self.clock).as_secs_f64();
+        self.clock = now;
+    }
+
+    fn restart(&mut self) {
+        self.clock = Instant::now();
+    }
+}
+
+/// A set of entity ids below [`LABELLED_MAX_ID`] (the ids above are never in it).
+#[derive(Default)]
+struct IdBits {
+    words: Vec<u64>,
+}
+
+impl IdBits {
+    fn get(&self, id: EntityId) -> bool {
+        let i = (id.0 / 64) as usize;
+        id.0 < LABELLED_MAX_ID
+            && self
+                .words
+                .get(i)
+                .is_some_and(|w| w & (1 << (id.0 % 64)) != 0)
+    }
+
+    fn set(&mut self, id: EntityId) {
+        if id.0 >= LABELLED_MAX_ID {
+            return;
+        }
+        let i = (id.0 / 64) as usize;
+        if self.words.len() <= i {
+            self.words.resize((i + 1).next_power_of_two(), 0);
+        }
+        self.words[i] |= 1 << (id.0 % 64);
     }
 }
 
@@ -806,6 +966,11 @@ impl IdentMap {
         }
     }
 
+    /// The id of an identifier of the chunk being written (all are resolved before use).
+    fn id(&self, n: &Normalized) -> EntityId {
+        self.get(n).unwrap_or(EntityId(0))
+    }
+
     fn len(&self) -> usize {
         self.len
     }
@@ -813,17 +978,5 @@ impl IdentMap {
     fn clear(&mut self) {
         self.by_kind.iter_mut().for_each(FxHashMap::clear);
         self.len = 0;
-    }
-
-    /// Moves every entry of `other` into `self`.
-    fn absorb(&mut self, other: &mut IdentMap) {
-        for (mine, theirs) in self.by_kind.iter_mut().zip(other.by_kind.iter_mut()) {
-            for (k, id) in theirs.drain() {
-                if mine.insert(k, id).is_none() {
-                    self.len += 1;
-                }
-            }
-        }
-        other.len = 0;
     }
 }

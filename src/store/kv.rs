@@ -59,6 +59,14 @@ pub(crate) struct Staged {
     ops: Vec<Op>,
 }
 
+impl Staged {
+    /// Adds another run's staged tables to this one.
+    pub(crate) fn append(&mut self, other: Staged) {
+        self.files.extend(other.files);
+        self.ops.extend(other.ops);
+    }
+}
+
 pub(crate) enum Op {
     Put(Cf, Vec<u8>, Vec<u8>),
     Delete(Cf, Vec<u8>),
@@ -190,6 +198,16 @@ impl Kv {
         match self {
             Kv::Rocks(r) => r.run_pending(),
             Kv::Memory(_) => Ok(false),
+        }
+    }
+
+    /// Bulk loading on: no automatic compaction (the runs of an import land as overlapping
+    /// level-0 files; merging them again after every few runs would rewrite the store many
+    /// times). Off: RocksDB's usual compaction resumes and merges them in the background.
+    pub(crate) fn set_bulk_load(&self, on: bool) -> Result<(), StoreError> {
+        match self {
+            Kv::Rocks(r) => r.set_bulk_load(on),
+            Kv::Memory(_) => Ok(()),
         }
     }
 
@@ -601,6 +619,16 @@ pub(crate) mod rocks {
                 it.next();
             }
             it.status().map_err(err)
+        }
+
+        pub(crate) fn set_bulk_load(&self, on: bool) -> Result<(), StoreError> {
+            let value = if on { "true" } else { "false" };
+            for cf in Cf::ALL {
+                self.db
+                    .set_options_cf(self.cf(cf)?, &[("disable_auto_compactions", value)])
+                    .map_err(err)?;
+            }
+            Ok(())
         }
 
         pub(crate) fn checkpoint(&self, dir: &Path) -> Result<(), StoreError> {

@@ -165,18 +165,26 @@ pub struct LinkKey {
 
 impl LinkKey {
     fn out_key(&self) -> Vec<u8> {
-        let mut k = Vec::with_capacity(18);
-        k.extend_from_slice(&self.src.0.to_be_bytes());
-        k.extend_from_slice(&self.kind.0.to_be_bytes());
-        k.extend_from_slice(&self.dst.0.to_be_bytes());
-        k
+        self.out_key_array().to_vec()
     }
 
     fn in_key(&self) -> Vec<u8> {
-        let mut k = Vec::with_capacity(18);
-        k.extend_from_slice(&self.dst.0.to_be_bytes());
-        k.extend_from_slice(&self.kind.0.to_be_bytes());
-        k.extend_from_slice(&self.src.0.to_be_bytes());
+        self.in_key_array().to_vec()
+    }
+
+    fn out_key_array(&self) -> [u8; 18] {
+        Self::key_array(self.src, self.kind, self.dst)
+    }
+
+    fn in_key_array(&self) -> [u8; 18] {
+        Self::key_array(self.dst, self.kind, self.src)
+    }
+
+    fn key_array(a: EntityId, kind: LinkKind, z: EntityId) -> [u8; 18] {
+        let mut k = [0u8; 18];
+        k[0..8].copy_from_slice(&a.0.to_be_bytes());
+        k[8..10].copy_from_slice(&kind.0.to_be_bytes());
+        k[10..18].copy_from_slice(&z.0.to_be_bytes());
         k
     }
 
@@ -241,12 +249,18 @@ impl LinkAgg {
     }
 
     fn encode(&self) -> Vec<u8> {
-        let mut e = Enc::with_tag(1);
-        e.u64(self.count)
-            .i64(self.total)
-            .i64(self.first)
-            .i64(self.last);
-        e.finish()
+        self.encode_array().to_vec()
+    }
+
+    /// Version tag 1, then count, total, first and last, big-endian.
+    fn encode_array(&self) -> [u8; 33] {
+        let mut v = [0u8; 33];
+        v[0] = 1;
+        v[1..9].copy_from_slice(&self.count.to_be_bytes());
+        v[9..17].copy_from_slice(&self.total.to_be_bytes());
+        v[17..25].copy_from_slice(&self.first.to_be_bytes());
+        v[25..33].copy_from_slice(&self.last.to_be_bytes());
+        v
     }
 
     fn decode(b: &[u8]) -> Result<LinkAgg, CorruptionError> {
@@ -566,6 +580,22 @@ pub struct Run {
     staged: kv::Staged,
 }
 
+/// Everything one import run writes, owned, so that it can be applied on another thread
+/// ([`Store::apply_run`]).
+#[derive(Default)]
+pub struct RunTables {
+    /// Sorted, without duplicate keys ([`EvidenceRun::sort_dedup`]).
+    pub evidence: EvidenceRun,
+    /// Sorted by key, without repeats.
+    pub links: Vec<(LinkKey, LinkAgg)>,
+    /// Sorted by id, without repeats.
+    pub entities: Vec<(EntityId, EntityRecord)>,
+    /// Any order (of one identifier given twice, the last wins).
+    pub idents: Vec<(EntityKind, String, EntityId)>,
+    /// Counters, stats, sources, custom link kinds.
+    pub meta: Batch,
+}
+
 /// Evidence records gathered for one run, their values encoded as they arrive.
 #[derive(Default)]
 pub struct EvidenceRun {
@@ -816,14 +846,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.kv.stage_table(&mut run.staged, Cf::Out, &mut |put| {
             for (k, a) in links {
-                put(&k.out_key(), &a.encode());
+                put(&k.out_key_array(), &a.encode_array());
             }
         })?;
         let mut by_dst: Vec<&(LinkKey, LinkAgg)> = links.iter().collect();
         by_dst.par_sort_unstable_by_key(|(k, _)| (k.dst, k.kind, k.src));
         self.kv.stage_table(&mut run.staged, Cf::In, &mut |put| {
             for (k, a) in &by_dst {
-                put(&k.in_key(), &a.encode());
+                put(&k.in_key_array(), &a.encode_array());
             }
         })
     }
@@ -865,6 +895,38 @@ impl Store {
             })
     }
 
+    /// Stages a run's tables and applies them with `tables.meta` ([`Store::commit_run`]). The
+    /// evidence table is written on a second thread beside the other four.
+    pub fn apply_run(&self, tables: RunTables) -> Result<(), StoreError> {
+        let RunTables {
+            evidence,
+            links,
+            entities,
+            idents,
+            meta,
+        } = tables;
+        let (mut ev_run, mut run) = (self.begin_run(), self.begin_run());
+        let (ev_done, rest_done) = std::thread::scope(|s| {
+            let ev = s.spawn(|| self.stage_evidence(&mut ev_run, &evidence));
+            let rest = (|| {
+                self.stage_links(&mut run, &links)?;
+                let refs: Vec<(EntityId, &EntityRecord)> =
+                    entities.iter().map(|(id, r)| (*id, r)).collect();
+                self.stage_entities(&mut run, &refs)?;
+                self.stage_idents(&mut run, &idents)
+            })();
+            (
+                ev.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                rest,
+            )
+        });
+        // Files staged by a failed run are removed by the next open.
+        ev_done?;
+        rest_done?;
+        ev_run.staged.append(run.staged);
+        self.commit_run(ev_run, meta)
+    }
+
     /// Applies a staged run together with `batch` (counters, stats, sources, link kinds), all or
     /// nothing: a crash at any moment leaves the store before or after the whole run. The run's
     /// tables are ingested as files (they never pass through the memtables), the small writes go
@@ -872,6 +934,13 @@ impl Store {
     /// recorded run before anything else.
     pub fn commit_run(&self, run: Run, batch: Batch) -> Result<(), StoreError> {
         self.kv.commit_run(run.staged, batch.ops)
+    }
+
+    /// An import is under way (`true`) or over: while it is, the store does not merge its files
+    /// in the background (see `kv::Kv::set_bulk_load`). Not persistent: every open starts with
+    /// background merging on.
+    pub fn set_bulk_load(&self, on: bool) -> Result<(), StoreError> {
+        self.kv.set_bulk_load(on)
     }
 
     pub fn counters(&self) -> Result<Counters, StoreError> {
