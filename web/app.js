@@ -76,8 +76,9 @@
   const clusterMark = (r) => r.cluster ? ' · cluster ' + r.cluster.processes + '×' + r.cluster.workers : '';
   const fmtTime = (s) => (s === null || s === undefined) ? '' :
     new Date(s * 1000).toLocaleString(S.lang === 'zh' ? 'zh-CN' : 'en-GB', { timeZone: 'Asia/Shanghai', hour12: false });
-  const fmtYuan = (fen) => (fen === null || fen === undefined) ? '' :
-    '¥' + (fen / 100).toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  // Amounts in minor units (fen, or USDT cents on a trace's wallet legs).
+  const fmtYuan = (fen, unit) => (fen === null || fen === undefined) ? '' :
+    (unit === 'USDT' ? 'USDT ' : '¥') + (fen / 100).toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const kindOf = (ref) => String(ref).split(':')[0];
   const keyOf = (ref) => String(ref).slice(String(ref).indexOf(':') + 1);
 
@@ -656,7 +657,7 @@
       const edges = [];
       for (const f of r.flows || []) {
         const e = addLink({ from: f.from, to: f.to, kind: 'transfer', count: 1, amount_fen: f.amount_fen, first: f.time, last: f.time, directed: true });
-        if (e) { e.addClass('flow'); e.data('flowLabel', fmtYuan(f.amount_fen) + ' ' + fmtTime(f.time).split(' ')[1]); edges.push(e.id()); }
+        if (e) { e.addClass('flow'); e.data('flowLabel', fmtYuan(f.amount_fen, f.unit) + ' ' + fmtTime(f.time).split(' ')[1]); edges.push(e.id()); }
       }
       placeNew();
       updateTimeRange();
@@ -667,11 +668,11 @@
         el('th', { text: t('to') }), el('th', { text: t('amount') }), el('th', { text: t('time') })));
       for (const f of r.flows || []) {
         tbl.append(el('tr', {}, el('td', { text: String(f.depth) }), el('td', { text: keyOf(f.from) }), el('td', { text: keyOf(f.to) }),
-          el('td', { text: fmtYuan(f.amount_fen) }), el('td', { text: fmtTime(f.time) })));
+          el('td', { text: fmtYuan(f.amount_fen, f.unit) }), el('td', { text: fmtTime(f.time) })));
       }
       box.append(tbl, el('h3', { text: t('sinks') }));
       const ul = el('ul', {});
-      for (const s of r.sinks || []) ul.append(el('li', { text: s.ref + ' ' + fmtYuan(s.amount_fen) }));
+      for (const s of r.sinks || []) ul.append(el('li', { text: s.ref + ' ' + fmtYuan(s.amount_fen, s.unit) }));
       box.append(ul);
       const refs = new Set([body.account]);
       (r.flows || []).forEach((f) => { refs.add(f.from); refs.add(f.to); });
