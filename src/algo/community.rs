@@ -248,9 +248,10 @@ fn split_fringe(graph: &Graph, mut local: Vec<u32>, min_tie: f32) -> (Vec<u32>, 
         })
         .collect();
     // fresh labels above every existing one, in node order (deterministic)
-    let first = local.len() as u32;
-    for (fresh, (c, _)) in (first..).zip(local.iter_mut().zip(&fringe).filter(|(_, &f)| f)) {
+    let mut fresh = local.len() as u32;
+    for (c, _) in local.iter_mut().zip(&fringe).filter(|(_, &f)| f) {
         *c = fresh;
+        fresh += 1;
     }
     let count = crate::algo::scratch::relabel_dense(&mut local);
     (local, count)
