@@ -5,9 +5,6 @@
 //! * **Detection** calls [`leiden`](super::leiden), [`louvain`](super::leiden::louvain),
 //!   [`label_propagation`](super::lpa) or [`connected_components`](super::components) on the graph
 //!   [`super::projection`] builds.
-//! * **Fringe** (person projection, operational weighting): a person whose strongest tie into its
-//!   community weighs less than [`MIN_MEMBER_TIE`] (contact only: a call or transfer home) leaves it
-//!   and stands alone; its tie to the community stays visible as a link in the report.
 //! * **Attachment** (person projection): an identifier joins the community most of its holders
 //!   (persons that own or use it) are in; a handset without holders joins the community most of its
 //!   numbers joined. Ties go to the smaller local community, so the result is deterministic.
@@ -22,9 +19,7 @@ use super::leiden::{leiden, louvain, LeidenConfig, LouvainConfig, Quality};
 use super::lpa::{label_propagation, LabelPropagationConfig};
 use super::projection::{entity_edges, person_projection, Projection, ProjectionConfig};
 use super::quality::modularity;
-use crate::model::run::{
-    Algo, GraphKind, MemberEntry, Membership, Run, RunInfo, RunParams, Weighting,
-};
+use crate::model::run::{Algo, GraphKind, MemberEntry, Membership, Run, RunInfo, RunParams};
 use crate::model::{EntityId, EntityKind, LinkKind};
 use crate::snapshot::{Ix, Snapshot};
 use rayon::prelude::*;
@@ -37,13 +32,6 @@ pub const MIN_JACCARD: f64 = 0.1;
 /// household or a small firm shares a number, a company switchboard or a clearing account does not
 /// make its users a gang.
 pub const DEFAULT_MAX_HOLDERS: u32 = 12;
-/// With the operational weighting, a person stays in the community detection put it in only if at
-/// least one of its ties into that community weighs this much: a shared identifier or handset, a
-/// stated association or co-travel (4–6), or contact repeated often enough to add up (one call or
-/// transfer weighs at most a fifth of its evidence strength, less through a busy end). A person
-/// tied to a gang only by a call or two home, or money sent home, is its contact, not its member:
-/// modularity alone puts any such leaf into its neighbour's community.
-pub const MIN_MEMBER_TIE: f32 = 1.0;
 
 const NONE: u32 = u32::MAX;
 
@@ -119,14 +107,6 @@ pub fn detect(snap: &Snapshot, params: &RunParams) -> Result<Detection, GraphErr
         }
     };
     let seconds_detect = t.elapsed().as_secs_f64();
-    let (local, count) = if params.graph == GraphKind::Person
-        && params.weighting == Weighting::Operational
-        && params.algo != Algo::Wcc
-    {
-        split_fringe(&graph, local, MIN_MEMBER_TIE)
-    } else {
-        (local, count)
-    };
     Ok(complete(
         snap,
         params,
@@ -224,37 +204,6 @@ fn complete(
         seconds_graph,
         seconds_detect,
     }
-}
-
-/// Takes out of their community the persons whose strongest tie into it weighs less than `min_tie`:
-/// each becomes a community of its own (the report still shows its tie to the old one as a link).
-/// Returns the new local communities, numbered densely, and their count.
-///
-/// # Complexity
-/// O(n + m).
-fn split_fringe(graph: &Graph, mut local: Vec<u32>, min_tie: f32) -> (Vec<u32>, usize) {
-    let fringe: Vec<bool> = (0..graph.node_count() as u32)
-        .into_par_iter()
-        .map(|v| {
-            let c = local[v as usize];
-            let strongest = graph
-                .neighbors(v)
-                .iter()
-                .zip(graph.neighbor_weights(v))
-                .filter(|(&u, _)| local[u as usize] == c)
-                .map(|(_, &w)| w)
-                .fold(0f32, f32::max);
-            strongest < min_tie
-        })
-        .collect();
-    // fresh labels above every existing one, in node order (deterministic)
-    let mut fresh = local.len() as u32;
-    for (c, _) in local.iter_mut().zip(&fringe).filter(|(_, &f)| f) {
-        *c = fresh;
-        fresh += 1;
-    }
-    let count = crate::algo::scratch::relabel_dense(&mut local);
-    (local, count)
 }
 
 /// The most frequent community among `cs` (ties: the smallest), ignoring `NONE`.
@@ -590,29 +539,6 @@ mod tests {
         let mut edges = vec![(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)];
         edges.extend_from_slice(extra);
         Snapshot::from_edges(8, EntityKind::Person, LinkKind::RELATIVE, &edges)
-    }
-
-    #[test]
-    fn fringe_leaves_its_community() {
-        // a triangle tied by shared identifiers (6), node 3 by a repeated call (1.2), node 4 by
-        // one call (0.2) to node 0: 4 leaves, 3 stays
-        let g = Graph::from_edges(
-            5,
-            &[
-                (0, 1, 6.0),
-                (1, 2, 6.0),
-                (0, 2, 6.0),
-                (0, 3, 1.2),
-                (0, 4, 0.2),
-            ],
-        )
-        .unwrap();
-        let (local, count) = split_fringe(&g, vec![0, 0, 0, 0, 0], MIN_MEMBER_TIE);
-        assert_eq!(count, 2);
-        assert_eq!(local, vec![0, 0, 0, 0, 1]);
-        // nothing to split: unchanged
-        let (same, k) = split_fringe(&g, vec![0, 0, 0, 0, 1], 0.1);
-        assert_eq!((same, k), (vec![0, 0, 0, 0, 1], 2));
     }
 
     fn params(algo: Algo) -> RunParams {
