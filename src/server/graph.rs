@@ -1341,6 +1341,12 @@ pub async fn trace(
                     }
                 }
             }
+            // the totals in the unit the trace started in
+            let (ends, held) = t
+                .totals()
+                .into_iter()
+                .find(|u| u.unit == t.unit)
+                .map_or((0, 0), |u| (u.ends, u.held));
             Ok(TraceResp {
                 generation: g.generation(),
                 root: entity_view(snap, root),
@@ -1376,18 +1382,8 @@ pub async fn trace(
                     .collect(),
                 sinks: t.sinks.iter().take(MAX_SINKS).map(sink_view).collect(),
                 held: t.held.iter().take(MAX_SINKS).map(sink_view).collect(),
-                sinks_fen: t
-                    .sinks
-                    .iter()
-                    .filter(|s| s.unit == t.unit)
-                    .map(|s| s.amount)
-                    .sum(),
-                held_fen: t
-                    .held
-                    .iter()
-                    .filter(|s| s.unit == t.unit)
-                    .map(|s| s.amount)
-                    .sum(),
+                sinks_fen: ends,
+                held_fen: held,
                 entities,
                 truncated: t.truncated || t.sinks.len().max(t.held.len()) > MAX_SINKS,
                 bound: if t.truncated {

@@ -61,7 +61,7 @@ pub enum StoreError {
     Unsupported(&'static str),
     #[error("a writer panicked while holding the in-memory store")]
     Poisoned,
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
