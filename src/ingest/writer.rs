@@ -103,8 +103,11 @@ pub struct Writer<'s> {
 /// handed over.
 struct Pipe {
     runs: mpsc::SyncSender<RunTables>,
-    done: mpsc::Receiver<Result<(), StoreError>>,
+    /// The applied run's evidence buffers, emptied, or its failure.
+    done: mpsc::Receiver<Result<EvidenceRun, StoreError>>,
     in_flight: bool,
+    /// Buffers handed back, for the next run to fill.
+    spare: Option<EvidenceRun>,
 }
 
 /// Runs `f` with a writer whose runs are applied on a second thread while `f` gathers the next
@@ -130,6 +133,7 @@ pub fn pipelined<R>(
             runs,
             done,
             in_flight: false,
+            spare: None,
         });
         Ok(f(&mut w))
     })
@@ -218,7 +222,18 @@ impl<'s> Writer<'s> {
         let waited = t.elapsed().as_secs_f64();
         self.times.write += waited;
         self.waited += waited;
-        Ok(answer?)
+        p.spare = Some(answer?);
+        Ok(())
+    }
+
+    /// The current run gathers its evidence into buffers handed back by an applied run, when
+    /// it has not started yet.
+    fn reuse_spare(&mut self) {
+        if self.run.evidence.is_empty() {
+            if let Some(spare) = self.pipe.as_mut().and_then(|p| p.spare.take()) {
+                self.run.evidence = spare;
+            }
+        }
     }
 
     /// The entity's stored record has a label (so far as the bit set knows).
@@ -480,6 +495,7 @@ impl<'s> Writer<'s> {
         lap.lap(&mut self.times.stage);
         // The lookups below must see the run before this one (the wait counts as writing).
         self.settle()?;
+        self.reuse_spare();
         lap.restart();
 
         // Links the store has already: from the cache, else (unless the filter of what this import
@@ -602,7 +618,9 @@ impl<'s> Writer<'s> {
                     .map_err(|_| StoreError::Backend("the thread applying runs stopped".into()))?;
                 p.in_flight = true;
             }
-            None => self.store.apply_run(tables)?,
+            None => {
+                self.store.apply_run(tables)?;
+            }
         }
         lap.lap(&mut self.times.write);
         Ok(())

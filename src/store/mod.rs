@@ -687,6 +687,12 @@ impl EvidenceRun {
         self.rows.is_empty()
     }
 
+    /// Empties the run, keeping its memory.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.bytes.clear();
+    }
+
     /// Sorts by key (the store's order), keeping the first pushed of records with one key.
     pub fn sort_dedup(&mut self) {
         // Offsets grow with push order: ties on the key sort first-pushed first.
@@ -952,8 +958,10 @@ impl Store {
     }
 
     /// Stages a run's tables and applies them with `tables.meta` ([`Store::commit_run`]). The
-    /// evidence table is written on a second thread beside the other four.
-    pub fn apply_run(&self, tables: RunTables) -> Result<(), StoreError> {
+    /// evidence table is written on a second thread beside the other four. Hands the run's
+    /// evidence buffers back emptied, for the next run to fill (memory already mapped: refilling
+    /// it takes no page faults).
+    pub fn apply_run(&self, tables: RunTables) -> Result<EvidenceRun, StoreError> {
         let RunTables {
             evidence,
             links,
@@ -980,7 +988,10 @@ impl Store {
         ev_done?;
         rest_done?;
         ev_run.staged.append(run.staged);
-        self.commit_run(ev_run, meta)
+        self.commit_run(ev_run, meta)?;
+        let mut evidence = evidence;
+        evidence.clear();
+        Ok(evidence)
     }
 
     /// Applies a staged run together with `batch` (counters, stats, sources, link kinds), all or

@@ -464,7 +464,8 @@ fn evidence_pushed_from_parts_is_encoded_as_the_record() {
         time: Some(9),
         disc: 3,
     };
-    let cases: [(&[(&str, &str)], Option<&str>); 3] = [
+    type Parts<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Parts, Option<&str>); 3] = [
         (&[], None),
         (&[("cell ", "4601")], Some("cell 4601")),
         (
