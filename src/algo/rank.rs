@@ -897,8 +897,7 @@ fn score(
             for &u in &unit {
                 for &(w, lk) in &sub.adj[u as usize] {
                     let link = snap.link(lk);
-                    if sub.hub[w as usize] || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS)
-                    {
+                    if sub.hub[w as usize] || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS) {
                         continue;
                     }
                     let whose: &[u32] = if is_person(w as usize) {
@@ -908,8 +907,7 @@ fn score(
                     };
                     for &p in whose {
                         if let Some(t) = crossed[p as usize] {
-                            if link.has_time() && link.first >= t - RUN_UP_EVE_S && link.last <= t
-                            {
+                            if link.has_time() && link.first >= t - RUN_UP_EVE_S && link.last <= t {
                                 continue; // the goodbye home, the smuggler's directions
                             }
                             let inside =
