@@ -21,8 +21,7 @@ use super::lpa::{label_propagation, LabelPropagationConfig};
 use super::projection::{entity_edges, person_projection, Projection, ProjectionConfig};
 use super::quality::modularity;
 use crate::model::run::{
-    Algo, GraphKind, GroupMerge, LinkedGroup, MemberEntry, Membership, Run, RunInfo, RunParams,
-    GROUP_MIN_SIZE,
+    Algo, GraphKind, LinkedGroup, MemberEntry, Membership, Run, RunInfo, RunParams, GROUP_MIN_SIZE,
 };
 use crate::model::{EntityId, EntityKind, LinkKind};
 use crate::snapshot::{Ix, Snapshot};
@@ -460,15 +459,7 @@ pub fn linked_groups(
                 community: ids[g.community as usize],
                 members: m,
                 parts: g.parts,
-                merges: g
-                    .merges
-                    .iter()
-                    .map(|x| GroupMerge {
-                        sizes: x.sizes,
-                        weight: x.weight,
-                        ratio: x.ratio,
-                    })
-                    .collect(),
+                merges: g.merges,
             }
         })
         .collect();

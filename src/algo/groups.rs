@@ -20,6 +20,7 @@
 
 use super::graph::Graph;
 use super::leiden::{leiden, LeidenConfig, Quality};
+use crate::model::run::GroupMerge;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
@@ -52,17 +53,7 @@ pub const DEFAULT_PART_DENSITY: f64 = 2.0;
 pub const DEFAULT_LINK_DENSITY: f64 = 0.2;
 
 /// One merge of two groups of parts.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Merge {
-    /// Members on each side (the larger first).
-    pub sizes: (u32, u32),
-    /// Summed weight of the edges between the two sides.
-    pub weight: f64,
-    /// Their density `weight / (n_A n_B)` over the community's density.
-    pub ratio: f64,
-}
-
-/// A linked group: parts of one community merged by [`Merge`]s.
+/// A linked group: parts of one community merged by [`GroupMerge`]s.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
     /// The community (of the input partition) it lies in.
@@ -71,7 +62,7 @@ pub struct Group {
     /// Sizes of its parts, largest first.
     pub parts: Vec<u32>,
     /// The merges that made it, in order.
-    pub merges: Vec<Merge>,
+    pub merges: Vec<GroupMerge>,
 }
 
 /// Sub-communities and linked groups of a partition.
@@ -146,7 +137,7 @@ fn link(
     }
     let mut version = vec![0u32; k];
     let mut parent: Vec<u32> = (0..k as u32).collect();
-    let mut merges: Vec<Vec<Merge>> = vec![Vec::new(); k];
+    let mut merges: Vec<Vec<GroupMerge>> = vec![Vec::new(); k];
     let mut heap = BinaryHeap::new();
     let mut pairs: Vec<(&(u32, u32), &f64)> = between.iter().collect();
     pairs.sort_unstable_by(|x, y| x.0.cmp(y.0));
@@ -193,7 +184,7 @@ fn link(
         };
         let mut m = std::mem::take(&mut merges[keep]);
         m.append(&mut merges[gone]);
-        m.push(Merge {
+        m.push(GroupMerge {
             sizes: (big as u32, small as u32),
             weight: w,
             ratio: if density > 0.0 {
