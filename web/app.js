@@ -761,6 +761,11 @@
           div.append(el('small', { class: 'muted', text: t('linked_to') + ' ' +
             c.links.map((l) => '#' + l.community + ' (' + Math.round(l.weight) + ')').join(', ') }));
         }
+        const groups = (r.groups || []).filter((g) => g.community === c.id).slice(0, 3);
+        if (groups.length) {
+          div.append(el('small', { class: 'muted', text: t('linked_groups') + ' ' +
+            groups.map((g) => 'G' + g.id + ' (' + g.size + ' · ' + g.parts.length + ' ' + t('sub_communities') + ')').join(', ') }));
+        }
         box.append(div);
       }
     } catch (e) { fail(e); }

@@ -15,11 +15,15 @@
 
 use super::components::connected_components;
 use super::graph::{Graph, GraphError};
+use super::groups::{groups, GroupConfig};
 use super::leiden::{leiden, louvain, LeidenConfig, LouvainConfig, Quality};
 use super::lpa::{label_propagation, LabelPropagationConfig};
 use super::projection::{entity_edges, person_projection, Projection, ProjectionConfig};
 use super::quality::modularity;
-use crate::model::run::{Algo, GraphKind, MemberEntry, Membership, Run, RunInfo, RunParams};
+use crate::model::run::{
+    Algo, GraphKind, GroupMerge, LinkedGroup, MemberEntry, Membership, Run, RunInfo, RunParams,
+    GROUP_MIN_SIZE,
+};
 use crate::model::{EntityId, EntityKind, LinkKind};
 use crate::snapshot::{Ix, Snapshot};
 use rayon::prelude::*;
@@ -370,20 +374,23 @@ pub struct Previous<'a> {
 pub fn run(
     snap: &Snapshot,
     params: &RunParams,
+    group_cfg: &GroupConfig,
     id: u32,
     time: crate::model::Timestamp,
     previous: Option<Previous<'_>>,
 ) -> Result<(Run, Detection), GraphError> {
     let t = Instant::now();
     let det = detect(snap, params)?;
-    Ok(finish(snap, params, det, id, time, previous, t))
+    Ok(finish(snap, params, group_cfg, det, id, time, previous, t))
 }
 
-/// A run from a detection: ids matched to `previous` and the report. `seconds` counts from
-/// `started`.
+/// A run from a detection: ids matched to `previous`, the report and the linked groups.
+/// `seconds` counts from `started`.
+#[allow(clippy::too_many_arguments)]
 pub fn finish(
     snap: &Snapshot,
     params: &RunParams,
+    group_cfg: &GroupConfig,
     det: Detection,
     id: u32,
     time: crate::model::Timestamp,
@@ -398,6 +405,7 @@ pub fn finish(
         previous.as_ref().map_or(1, |p| p.next_community),
     );
     let communities = super::report::report(snap, &det, &ids, params.seed);
+    let groups = linked_groups(snap, &det, &ids, group_cfg);
     let info = RunInfo {
         id,
         params: params.clone(),
@@ -418,9 +426,63 @@ pub fn finish(
             info,
             communities,
             membership,
+            groups,
         },
         det,
     )
+}
+
+/// The linked groups of a detection ([`super::groups`]) with at least [`GROUP_MIN_SIZE`]
+/// members, as entity ids under the run's community ids; largest first (ties: community id, then
+/// smallest member), numbered from 1.
+pub fn linked_groups(
+    snap: &Snapshot,
+    det: &Detection,
+    ids: &[u32],
+    cfg: &GroupConfig,
+) -> Vec<LinkedGroup> {
+    let h = groups(&det.graph, &det.local, det.count, cfg);
+    let mut members: Vec<Vec<EntityId>> = vec![Vec::new(); h.groups.len()];
+    for (i, &g) in h.group.iter().enumerate() {
+        if h.groups[g as usize].size >= GROUP_MIN_SIZE {
+            members[g as usize].push(snap.node(det.projection.nodes[i]).id);
+        }
+    }
+    let mut out: Vec<LinkedGroup> = h
+        .groups
+        .into_iter()
+        .zip(members)
+        .filter(|(g, _)| g.size >= GROUP_MIN_SIZE)
+        .map(|(g, mut m)| {
+            m.sort_unstable();
+            LinkedGroup {
+                id: 0,
+                community: ids[g.community as usize],
+                members: m,
+                parts: g.parts,
+                merges: g
+                    .merges
+                    .iter()
+                    .map(|x| GroupMerge {
+                        sizes: x.sizes,
+                        weight: x.weight,
+                        ratio: x.ratio,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    out.sort_unstable_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then(a.community.cmp(&b.community))
+            .then(a.members.first().cmp(&b.members.first()))
+    });
+    for (i, g) in out.iter_mut().enumerate() {
+        g.id = i as u32 + 1;
+    }
+    out
 }
 
 /// Communities smaller than this are left out of a comparison's lists (they are counted).

@@ -6,7 +6,8 @@
 //! `Default`, results are plain structs or vectors indexed by node.
 //!
 //! * community runs over a snapshot: [`community`] (detection, attachment, stable ids, comparison),
-//!   [`report`] (per-community key people, money, links)
+//!   [`report`] (per-community key people, money, links), [`groups`] (sub-communities and the
+//!   linked groups they form inside each community)
 //! * communities: [`leiden::leiden`], [`leiden::louvain`], [`lpa::label_propagation`],
 //!   [`components::connected_components`], [`kcore::core_numbers`]
 //! * centrality: [`pagerank::pagerank`], [`centrality::betweenness`], [`centrality::degree`]
@@ -21,6 +22,7 @@ pub mod community;
 pub mod components;
 pub mod expand;
 pub mod graph;
+pub mod groups;
 pub mod kcore;
 pub mod leiden;
 pub mod lpa;

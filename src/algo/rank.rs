@@ -15,7 +15,8 @@
 //! | `money` | share of the reported victims' money (paid into reached accounts) that *ends* in the lead's accounts, following transfers forward in time order and splitting in proportion, through the layering accounts that pass it on |
 //! | `known_role` | the lead already carries an investigative role (returnee, suspect…) |
 //! | `stated` | a police source (debrief, case file) states the lead recruited, smuggled, financed or worked with suspects: flagged persons, the first-round core, or stated partners of those (at one remove, weaker) |
-//! | `organiser` | the lead is the active party of such statements: it recruited, smuggled or financed suspects; or it called persons only in the weeks before their stated border crossing ([`RUN_UP_S`]: the run-up a recruiter arranges), each counting half a stated recruitment |
+//! | `organiser` | the lead is the active party of such statements: it recruited, smuggled or financed suspects; or it called persons only in the weeks before their stated border crossing ([`RUN_UP_S`]: the run-up a recruiter arranges), each counting half a stated recruitment. Every call between the two sides, both ways, must fall in the run-up, the calls of the crossing's eve ([`RUN_UP_EVE_S`]: the goodbye home from the border) aside, and the person's records must reach back before it (records that begin weeks before a crossing put every contact, the family's too, in its run-up) |
+//! | `silent` | the lead's domestic numbers fell silent months before the records end ([`SILENT_GRACE_S`]): the phone went dark, as a member's does once abroad; everyone else calls someone every few weeks |
 //! | `core` | second stage, guilt by association with the discovered core: a walk restarting at the first stage's top persons (in proportion to their score), read as lift like `community`. The people the core deals with rise (boss, financiers, recruiters) |
 //! | `core_ties` | second stage: how many core persons the lead deals with directly, times their share of all its contacts. It counts as evidence of its own beside the walks: dozens of suspects making up nearly all of one's contacts (the boss) is not what a walk's lift measures |
 //!
@@ -102,6 +103,9 @@ pub const MONEY_HOPS: u32 = 8;
 /// arranges the departure in the weeks before; a relative or a friend calls all year round.
 pub const RUN_UP_S: i64 = 45 * 86_400;
 pub const RUN_UP_CALLS: u32 = 2;
+/// Calls on the eve of the crossing (the last hours before it) are the goodbye home from the
+/// border and the smuggler's directions, not the arranging: they neither count nor disqualify.
+pub const RUN_UP_EVE_S: i64 = 12 * 3600;
 
 /// Contacts in a border crossing's run-up count as this share of a stated recruitment.
 pub const RUN_UP_SHARE: f64 = 0.5;
@@ -111,6 +115,12 @@ pub const RUN_UP_SHARE: f64 = 0.5;
 /// `foreign` they make reaches 63% at [`FOREIGN_BREADTH`] more.
 pub const FOREIGN_FEW: u32 = 2;
 pub const FOREIGN_BREADTH: f64 = 4.0;
+
+/// A person's domestic numbers silent for longer than this before the records end: the phone went
+/// dark (its holder abroad, or a SIM thrown away); `silent` reaches 63% at [`SILENT_SCALE`] more.
+/// Everyone else calls someone (a hotline, a courier) every few weeks.
+pub const SILENT_GRACE_S: i64 = 60 * 86_400;
+pub const SILENT_SCALE_S: f64 = 60.0 * 86_400.0;
 
 /// Suspects a member deals with anyway (team-mates, the team leader): only ties beyond this many
 /// count toward `importance`.
@@ -135,6 +145,7 @@ pub struct Weights {
     /// Of the strongest of `community`, `stated` and `core`; and, on its own, of `core_ties`.
     pub association: f64,
     pub organiser: f64,
+    pub silent: f64,
 }
 
 impl Weights {
@@ -150,6 +161,7 @@ impl Weights {
             money: 0.97,
             known_role: 0.5,
             organiser: 0.9,
+            silent: 0.6,
         }
     }
 }
@@ -237,6 +249,10 @@ pub struct Signals {
     /// Persons with a stated border crossing whom the lead called in its run-up only (see
     /// [`RUN_UP_S`]).
     pub run_up_contacts: u32,
+    /// Last call or message of the lead's domestic numbers (0: none on record), and how long
+    /// before the end of the records that was (seconds).
+    pub last_call: i64,
+    pub silent_s: i64,
 }
 
 /// A ranked lead.
@@ -927,7 +943,7 @@ fn score(
                 return None;
             }
             let v = sub.nodes[i];
-            sub.adj[i]
+            let t = sub.adj[i]
                 .iter()
                 .map(|&(_, l)| snap.link(l))
                 .filter(|l| {
@@ -936,7 +952,19 @@ fn score(
                         && l.has_time()
                 })
                 .map(|l| l.first)
-                .min()
+                .min()?;
+            // "only in the run-up" says something only where the person's call records reach
+            // back before it: when the records begin a few weeks before the crossing, every
+            // contact (the family's too) falls in the run-up
+            let calls_since = sub
+                .unit(i as u32)
+                .iter()
+                .flat_map(|&j| snap.all_links(sub.nodes[j as usize]))
+                .map(|(_, l)| snap.link(l))
+                .filter(|l| matches!(l.kind, LinkKind::CALL | LinkKind::SMS) && l.has_time())
+                .map(|l| l.first)
+                .min()?;
+            (calls_since < t - RUN_UP_S).then_some(t)
         })
         .collect();
 
@@ -954,6 +982,9 @@ fn score(
             _ => own_signals(snap, sub, &seed_side, i, x[i]),
         })
         .collect();
+
+    // the end of the records, as far as the reached numbers go
+    let records_end = own.iter().map(|o| o.last_call).max().unwrap_or(0);
 
     // --- leads ------------------------------------------------------------------------------
     let cand: Vec<u32> = (0..n as u32)
@@ -975,6 +1006,7 @@ fn score(
                 s.foreign_contacts = s.foreign_contacts.max(o.foreign_contacts);
                 s.shared_device = s.shared_device.max(o.shared_device);
                 s.shares_device_with_seed |= o.shares_device_with_seed;
+                s.last_call = s.last_call.max(o.last_call);
                 if o.round_payments > s.round_payments {
                     s.round_payments = o.round_payments;
                     s.round_amount = o.round_amount;
@@ -999,16 +1031,13 @@ fn score(
             people.sort_unstable();
             people.dedup();
             people.retain(|p| !unit.contains(p));
-            // persons called only in the run-up to their stated border crossing
-            let mut run_up: Vec<u32> = Vec::new();
+            // persons called only in the run-up to their stated border crossing: every call
+            // between the lead's side and theirs, in both directions, falls in it
+            let mut calls_with: Vec<(u32, u32, bool)> = Vec::new();
             for &u in &unit {
                 for &(w, lk) in &sub.adj[u as usize] {
                     let link = snap.link(lk);
-                    if sub.hub[w as usize]
-                        || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS)
-                        || link.count < RUN_UP_CALLS
-                        || !link.has_time()
-                    {
+                    if sub.hub[w as usize] || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS) {
                         continue;
                     }
                     let whose: &[u32] = if is_person(w as usize) {
@@ -1018,15 +1047,24 @@ fn score(
                     };
                     for &p in whose {
                         if let Some(t) = crossed[p as usize] {
-                            if link.first >= t - RUN_UP_S && link.last <= t {
-                                run_up.push(p);
+                            if link.has_time() && link.first >= t - RUN_UP_EVE_S && link.last <= t {
+                                continue; // the goodbye home, the smuggler's directions
                             }
+                            let inside =
+                                link.has_time() && link.first >= t - RUN_UP_S && link.last <= t;
+                            calls_with.push((p, link.count, inside));
                         }
                     }
                 }
             }
-            run_up.sort_unstable();
-            run_up.dedup();
+            calls_with.sort_unstable();
+            let mut run_up: Vec<u32> = calls_with
+                .chunk_by(|a, b| a.0 == b.0)
+                .filter(|c| {
+                    c.iter().all(|x| x.2) && c.iter().map(|x| x.1).sum::<u32>() >= RUN_UP_CALLS
+                })
+                .map(|c| c[0].0)
+                .collect();
             run_up.retain(|p| !unit.contains(p));
             s.returnees = people.iter().filter(|&&p| is_returnee(p as usize)).count() as u32;
             s.contacts = people.len() as u32;
@@ -1062,6 +1100,9 @@ fn score(
             // a crossing the lead is stated to have arranged counts once, as stated
             run_up.retain(|p| !partners.iter().any(|&(j, active)| active && j == *p));
             s.run_up_contacts = run_up.len() as u32;
+            if s.last_call > 0 {
+                s.silent_s = records_end - s.last_call;
+            }
             s
         })
         .collect();
@@ -1104,6 +1145,11 @@ fn score(
                 0.0
             };
             let money = sat(s.victim_share, MONEY_SCALE);
+            let silent = if s.last_call > 0 {
+                sat((s.silent_s - SILENT_GRACE_S).max(0) as f64, SILENT_SCALE_S)
+            } else {
+                0.0
+            };
             let mut known = roles;
             known.0 &= !Roles::bit("victim").unwrap_or(0);
             let known_role = if known.is_empty() { 0.0 } else { 1.0 };
@@ -1116,6 +1162,7 @@ fn score(
                 ("per_head", per_head),
                 ("money", money),
                 ("known_role", known_role),
+                ("silent", silent),
             ];
             // the walks' association measures overlap (a core member scores on all three), so
             // they count once, by the strongest
@@ -1153,6 +1200,7 @@ fn score(
                 (w.money, money),
                 (w.known_role, known_role),
                 (w.organiser, organiser),
+                (w.silent, silent),
             ];
             let mut score = 1.0 - pairs.iter().map(|&(w, c)| 1.0 - w * c).product::<f64>();
             if core.is_some() {
@@ -1366,6 +1414,14 @@ fn own_signals(
         EntityKind::Phone => {
             if snap.flags(v).contains(Flags::FOREIGN) {
                 s.foreign_numbers.push(v);
+            } else {
+                s.last_call = snap
+                    .all_links(v)
+                    .map(|(_, l)| snap.link(l))
+                    .filter(|l| matches!(l.kind, LinkKind::CALL | LinkKind::SMS) && l.has_time())
+                    .map(|l| l.last)
+                    .max()
+                    .unwrap_or(0);
             }
             let mut foreign: Vec<Ix> = snap
                 .all_links(v)
@@ -1728,6 +1784,12 @@ fn reasons(
         out.push(format!(
             "in contact with {} foreign numbers",
             s.foreign_contacts
+        ));
+    }
+    if s.last_call > 0 && s.silent_s > SILENT_GRACE_S {
+        out.push(format!(
+            "its domestic numbers fell silent {} days before the records end",
+            s.silent_s / 86_400
         ));
     }
     if s.shares_device_with_seed {

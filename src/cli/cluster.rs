@@ -430,6 +430,7 @@ fn save_run(
     let (mut run, _) = community::finish(
         &snap,
         &params,
+        &crate::algo::groups::GroupConfig::standard(params.seed),
         det,
         latest.as_ref().map_or(1, |r| r.id + 1),
         now,

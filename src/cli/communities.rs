@@ -4,10 +4,11 @@
 
 use super::{print_json, DbArg};
 use crate::algo::community::{self, compare, Previous, DEFAULT_MAX_HOLDERS};
+use crate::algo::groups::GroupConfig;
 use crate::model::run::{Algo, CommunitySummary, GraphKind, Run, RunInfo, RunParams, Weighting};
 use crate::model::time::{BeijingTime, Yuan};
 use crate::model::Roles;
-use crate::server::runs::{describe, info_json, run_json};
+use crate::server::runs::{describe, groups_json, info_json, run_json};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
@@ -90,6 +91,14 @@ pub struct CommunitiesArgs {
     /// Communities shown in the table.
     #[arg(long, default_value_t = 15)]
     pub limit: usize,
+    /// Linked groups: sub-communities are sets of members this many times denser than their
+    /// community.
+    #[arg(long, default_value_t = crate::algo::groups::DEFAULT_PART_DENSITY)]
+    pub part_density: f64,
+    /// Linked groups: sub-communities are joined while the ties between them are at least this
+    /// many times as dense as their community.
+    #[arg(long, default_value_t = crate::algo::groups::DEFAULT_LINK_DENSITY)]
+    pub link_density: f64,
 }
 
 fn format(a: &CommunitiesArgs) -> FormatArg {
@@ -143,9 +152,22 @@ pub fn run(a: &CommunitiesArgs) -> Result<()> {
             WeightingArg::Evidence => Weighting::Evidence,
         },
     };
+    for (name, x) in [
+        ("--part-density", a.part_density),
+        ("--link-density", a.link_density),
+    ] {
+        if !(x.is_finite() && x > 0.0) {
+            bail!("{name} must be a positive number (got {x})");
+        }
+    }
+    let groups = GroupConfig {
+        part_density: a.part_density,
+        link_density: a.link_density,
+        seed: a.seed,
+    };
     let store = Store::open(&a.db.db)
         .with_context(|| format!("opening the store at {}", a.db.db.display()))?;
-    let (run, snap_s) = run_on_store(&store, &params)?;
+    let (run, snap_s) = run_on_store(&store, &params, &groups)?;
     if format(a) == FormatArg::Table {
         eprintln!(
             "snapshot {snap_s:.1} s, run {:.1} s; run {} written",
@@ -157,7 +179,7 @@ pub fn run(a: &CommunitiesArgs) -> Result<()> {
 
 /// Builds the snapshot, runs detection with ids matched to the latest run, writes the run. Returns
 /// it with the snapshot's build time. Used by `communities` and `demo`.
-pub fn run_on_store(store: &Store, params: &RunParams) -> Result<(Run, f64)> {
+pub fn run_on_store(store: &Store, params: &RunParams, groups: &GroupConfig) -> Result<(Run, f64)> {
     let t = Instant::now();
     let (snap, _) = Snapshot::build(store, 0).context("building the snapshot")?;
     let snap_s = t.elapsed().as_secs_f64();
@@ -178,7 +200,7 @@ pub fn run_on_store(store: &Store, params: &RunParams) -> Result<(Run, f64)> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let (run, _) =
-        community::run(&snap, params, id, now, previous).context("community detection")?;
+        community::run(&snap, params, groups, id, now, previous).context("community detection")?;
     store.put_run(&run).context("writing the run")?;
     Ok((run, snap_s))
 }
@@ -379,7 +401,9 @@ fn print_report(store: &Store, run: &Run, f: FormatArg, members: bool, limit: us
     match f {
         FormatArg::Json => {
             let m = members.then_some(&run.membership);
-            print_json(&run_json(store, &run.info, &run.communities, m)?)
+            let mut v = run_json(store, &run.info, &run.communities, m)?;
+            v["groups"] = groups_json(store, &run.groups, members)?;
+            print_json(&v)
         }
         FormatArg::Csv => {
             let v = run_json(
@@ -451,11 +475,12 @@ fn print_report(store: &Store, run: &Run, f: FormatArg, members: bool, limit: us
             w.flush()?;
             Ok(())
         }
-        FormatArg::Table => print_table(store, &run.info, &run.communities, limit),
+        FormatArg::Table => print_table(store, run, limit),
     }
 }
 
-fn print_table(store: &Store, info: &RunInfo, cs: &[CommunitySummary], limit: usize) -> Result<()> {
+fn print_table(store: &Store, run: &Run, limit: usize) -> Result<()> {
+    let (info, cs) = (&run.info, &run.communities[..]);
     let mut out = std::io::stdout().lock();
     let sizes: Vec<u32> = cs.iter().map(|c| c.size).collect();
     let singletons = sizes.iter().filter(|&&s| s == 1).count();
@@ -538,6 +563,25 @@ fn print_table(store: &Store, info: &RunInfo, cs: &[CommunitySummary], limit: us
                 })
                 .collect();
             writeln!(out, "        linked to {}", l.join(", "))?;
+        }
+        for g in run.groups.iter().filter(|g| g.community == c.id).take(3) {
+            let ratio = g
+                .merges
+                .iter()
+                .map(|m| m.ratio)
+                .fold(f64::INFINITY, f64::min);
+            writeln!(
+                out,
+                "        linked group G{}: {} members in {} sub-communities{}",
+                g.id,
+                g.members.len(),
+                g.parts.len(),
+                if g.merges.is_empty() {
+                    String::new()
+                } else {
+                    format!(", weakest join {ratio:.1}× the community's density")
+                }
+            )?;
         }
     }
     Ok(())

@@ -9,8 +9,8 @@ use super::IngestError;
 use crate::model::ident::Normalized;
 use crate::model::{EntityId, EntityKind, Flags, LinkKind, Timestamp};
 use crate::store::{
-    Batch, Counters, EntityRecord, Evidence, EvidenceKey, EvidenceRun, LinkAgg, LinkKey, RunTables,
-    SourceId, SourceRecord, Stats, Store, StoreError,
+    Batch, Counters, EntityRecord, EvidenceKey, EvidenceRun, LinkAgg, LinkKey, RunTables, SourceId,
+    SourceRecord, Stats, Store, StoreError,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::{mpsc, Arc};
@@ -103,8 +103,11 @@ pub struct Writer<'s> {
 /// handed over.
 struct Pipe {
     runs: mpsc::SyncSender<RunTables>,
-    done: mpsc::Receiver<Result<(), StoreError>>,
+    /// The applied run's evidence buffers, emptied, or its failure.
+    done: mpsc::Receiver<Result<EvidenceRun, StoreError>>,
     in_flight: bool,
+    /// Buffers handed back, for the next run to fill.
+    spare: Option<EvidenceRun>,
 }
 
 /// Runs `f` with a writer whose runs are applied on a second thread while `f` gathers the next
@@ -130,6 +133,7 @@ pub fn pipelined<R>(
             runs,
             done,
             in_flight: false,
+            spare: None,
         });
         Ok(f(&mut w))
     })
@@ -218,7 +222,18 @@ impl<'s> Writer<'s> {
         let waited = t.elapsed().as_secs_f64();
         self.times.write += waited;
         self.waited += waited;
-        Ok(answer?)
+        p.spare = Some(answer?);
+        Ok(())
+    }
+
+    /// The current run gathers its evidence into buffers handed back by an applied run, when
+    /// it has not started yet.
+    fn reuse_spare(&mut self) {
+        if self.run.evidence.is_empty() {
+            if let Some(spare) = self.pipe.as_mut().and_then(|p| p.spare.take()) {
+                self.run.evidence = spare;
+            }
+        }
     }
 
     /// The entity's stored record has a label (so far as the bit set knows).
@@ -249,6 +264,8 @@ impl<'s> Writer<'s> {
         let waited = self.waited;
 
         // 1. Resolve every identifier the chunk names, and load the existing entities it may enrich.
+        // `ids[i]` is the entity of `wanted[i]`; the records are walked below in the same order
+        // (`for_each_ident`), so each identifier is looked up once a chunk.
         let mut wanted: Vec<&Normalized> = Vec::new();
         let mut aliases: Vec<(&Normalized, &Normalized)> = Vec::new();
         for (_, r) in records {
@@ -257,59 +274,68 @@ impl<'s> Writer<'s> {
                 aliases.extend(p.aliases.iter().map(|a| (a, &p.key)));
             }
         }
-        self.resolve(&wanted)?;
+        let ids = self.resolve(&wanted)?;
         self.resolve_aliases(&aliases)?;
         // What the caches know to be in the store already needs no reading back: the update
         // would change nothing (labels and flags are only ever added).
-        let mut enrich: Vec<&Normalized> = wanted
+        let mut enrich: Vec<EntityId> = wanted
             .iter()
-            .copied()
-            .filter(|n| {
-                n.flags != Flags::default() && !self.known_flags(self.idents.id(n), n.flags)
-            })
+            .zip(&ids)
+            .filter(|(n, id)| n.flags != Flags::default() && !self.known_flags(**id, n.flags))
+            .map(|(_, id)| *id)
             .collect();
+        let mut next = ids.iter().copied();
         for (_, r) in records {
+            let mut id = || next.next().unwrap_or(EntityId(0));
             match r {
-                Record::Person(p) => enrich.push(&p.key),
-                Record::Entity(e) => enrich.push(&e.id),
-                Record::Transfer(t) => {
-                    if t.from_name.is_some() && !self.known_labelled(self.idents.id(&t.from)) {
-                        enrich.push(&t.from);
-                    }
-                    if t.to_name.is_some() && !self.known_labelled(self.idents.id(&t.to)) {
-                        enrich.push(&t.to);
+                Record::Call(c) => {
+                    id();
+                    id();
+                    if c.imei.is_some() {
+                        id();
                     }
                 }
-                _ => {}
+                Record::Person(p) => {
+                    enrich.push(id());
+                    p.owns.iter().for_each(|_| {
+                        id();
+                    });
+                }
+                Record::Entity(_) => enrich.push(id()),
+                Record::Transfer(t) => {
+                    let (from, to) = (id(), id());
+                    if t.from_name.is_some() && !self.known_labelled(from) {
+                        enrich.push(from);
+                    }
+                    if t.to_name.is_some() && !self.known_labelled(to) {
+                        enrich.push(to);
+                    }
+                }
+                Record::Link(_) => {
+                    id();
+                    id();
+                }
             }
         }
-        self.load_existing(&enrich)?;
+        self.load_existing(enrich)?;
         lap.lap(&mut self.times.resolve);
         self.times.resolve -= self.waited - waited;
 
-        // 2. Entity attributes, and evidence for every record.
+        // 2. Entity attributes, and evidence for every record (its value encoded straight into
+        // the run, no string per record).
         let mut evidence = std::mem::take(&mut self.run.evidence);
+        let mut next = ids.iter().copied();
         for (origin, r) in records {
-            let source = self.source(origin)?;
-            let ev = |link: LinkKey,
-                      time: Option<Timestamp>,
-                      value: i64,
-                      record_id: Option<&str>,
-                      detail: Option<String>| Evidence {
-                key: EvidenceKey {
-                    link,
-                    time,
-                    disc: disc(value),
-                },
-                value,
-                source,
-                line: origin.line,
-                record_id: record_id.map(str::to_string),
-                detail,
+            let mut id = || next.next().unwrap_or(EntityId(0));
+            let at = (self.source(origin)?, origin.line);
+            let key = |link: LinkKey, time: Option<Timestamp>, value: i64| EvidenceKey {
+                link,
+                time,
+                disc: disc(value),
             };
             match r {
                 Record::Call(c) => {
-                    let (a, b) = (self.idents.id(&c.caller), self.idents.id(&c.callee));
+                    let (a, b) = (id(), id());
                     let kind = if c.sms { LinkKind::SMS } else { LinkKind::CALL };
                     // The same call in both parties' records has the same parties and start: one record.
                     let link = LinkKey {
@@ -317,68 +343,66 @@ impl<'s> Writer<'s> {
                         kind,
                         dst: b,
                     };
-                    let mut e = ev(
-                        link,
-                        Some(c.time),
-                        c.duration_s,
-                        None,
-                        c.cell.as_ref().map(|x| format!("cell {x}")),
-                    );
-                    e.key.disc = 0;
-                    evidence.push(&e);
-                    if let Some(imei) = &c.imei {
+                    let mut k = key(link, Some(c.time), c.duration_s);
+                    k.disc = 0;
+                    match &c.cell {
+                        Some(x) => evidence.push_parts(k, c.duration_s, at, None, &[("cell ", x)]),
+                        None => evidence.push_parts(k, c.duration_s, at, None, &[]),
+                    }
+                    if c.imei.is_some() {
                         let phone = if c.device_side_caller { a } else { b };
                         let link = LinkKey {
                             src: phone,
                             kind: LinkKind::DEVICE_OF,
-                            dst: self.idents.id(imei),
+                            dst: id(),
                         };
                         // One record a SIM-handset-day: the SIM was seen in the handset that day.
                         let day = c.time
                             - (c.time + crate::model::time::BEIJING_OFFSET).rem_euclid(86_400);
-                        evidence.push(&ev(
-                            link,
-                            Some(day),
-                            0,
-                            None,
-                            c.imsi.as_ref().map(|i| format!("IMSI {i}")),
-                        ));
+                        let k = key(link, Some(day), 0);
+                        match &c.imsi {
+                            Some(i) => evidence.push_parts(k, 0, at, None, &[("IMSI ", i)]),
+                            None => evidence.push_parts(k, 0, at, None, &[]),
+                        }
                     }
                 }
                 Record::Transfer(t) => {
+                    let (from, to) = (id(), id());
                     let link = LinkKey {
-                        src: self.idents.id(&t.from),
+                        src: from,
                         kind: LinkKind::TRANSFER,
-                        dst: self.idents.id(&t.to),
+                        dst: to,
                     };
-                    let detail: Vec<String> = [
-                        t.channel.clone(),
-                        t.memo.clone(),
-                        t.ip.as_ref().map(|x| format!("IP {x}")),
-                        t.mac.as_ref().map(|x| format!("MAC {x}")),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                    let detail = (!detail.is_empty()).then(|| detail.join(" · "));
-                    evidence.push(&ev(
-                        link,
-                        Some(t.time),
+                    let mut detail: [(&str, &str); 4] = [("", ""); 4];
+                    let mut n = 0;
+                    for (prefix, part) in [
+                        ("", &t.channel),
+                        ("", &t.memo),
+                        ("IP ", &t.ip),
+                        ("MAC ", &t.mac),
+                    ] {
+                        if let Some(x) = part {
+                            detail[n] = (prefix, x);
+                            n += 1;
+                        }
+                    }
+                    evidence.push_parts(
+                        key(link, Some(t.time), t.amount),
                         t.amount,
+                        at,
                         t.tx_id.as_deref(),
-                        detail,
-                    ));
-                    for (acct, name) in [(&t.from, &t.from_name), (&t.to, &t.to_name)] {
+                        &detail[..n],
+                    );
+                    for (acct, name) in [(from, &t.from_name), (to, &t.to_name)] {
                         if let Some(name) = name {
-                            self.run.update(self.idents.id(acct), |rec| {
-                                set_if_none(&mut rec.label, name)
-                            });
+                            self.run
+                                .update(acct, |rec| set_if_none(&mut rec.label, name));
                         }
                     }
                 }
                 Record::Person(p) => {
-                    let id = self.idents.id(&p.key);
-                    self.run.update(self.idents.id(&p.key), |rec| {
+                    let person = id();
+                    self.run.update(person, |rec| {
                         let mut changed = false;
                         if let Some(n) = &p.name {
                             changed |= set_if_none(&mut rec.label, n);
@@ -398,17 +422,17 @@ impl<'s> Writer<'s> {
                         }
                         changed
                     });
-                    for item in &p.owns {
+                    for _ in &p.owns {
                         let link = LinkKey {
-                            src: id,
+                            src: person,
                             kind: LinkKind::OWNS,
-                            dst: self.idents.id(item),
+                            dst: id(),
                         };
-                        evidence.push(&ev(link, None, 0, None, None));
+                        evidence.push_parts(key(link, None, 0), 0, at, None, &[]);
                     }
                 }
                 Record::Entity(e) => {
-                    self.run.update(self.idents.id(&e.id), |rec| {
+                    self.run.update(id(), |rec| {
                         let mut changed = false;
                         if let Some(l) = &e.label {
                             changed |= set_if_none(&mut rec.label, l);
@@ -420,26 +444,26 @@ impl<'s> Writer<'s> {
                     });
                 }
                 Record::Link(l) => {
+                    let (from, to) = (id(), id());
                     let kind = self.link_kind(&l.kind)?;
                     let link = LinkKey {
-                        src: self.idents.id(&l.from),
+                        src: from,
                         kind,
-                        dst: self.idents.id(&l.to),
+                        dst: to,
                     };
-                    evidence.push(&ev(
-                        link,
-                        l.time,
-                        l.amount.unwrap_or(0),
-                        None,
-                        l.note.clone(),
-                    ));
+                    let value = l.amount.unwrap_or(0);
+                    let k = key(link, l.time, value);
+                    match &l.note {
+                        Some(x) => evidence.push_parts(k, value, at, None, &[("", x)]),
+                        None => evidence.push_parts(k, value, at, None, &[]),
+                    }
                 }
             }
         }
         // Flags from the identifier rules (service number, bad checksum…) accumulate on the entity.
-        for n in &wanted {
+        for (n, id) in wanted.iter().zip(&ids) {
             if n.flags != Flags::default() {
-                self.run.update(self.idents.id(n), |rec| {
+                self.run.update(*id, |rec| {
                     let f = rec.flags.union(n.flags);
                     let changed = f != rec.flags;
                     rec.flags = f;
@@ -447,7 +471,6 @@ impl<'s> Writer<'s> {
                 });
             }
         }
-
         self.run.evidence = evidence;
         self.run.records += records.len();
         self.counts.records += records.len() as u64;
@@ -472,6 +495,7 @@ impl<'s> Writer<'s> {
         lap.lap(&mut self.times.stage);
         // The lookups below must see the run before this one (the wait counts as writing).
         self.settle()?;
+        self.reuse_spare();
         lap.restart();
 
         // Links the store has already: from the cache, else (unless the filter of what this import
@@ -594,7 +618,9 @@ impl<'s> Writer<'s> {
                     .map_err(|_| StoreError::Backend("the thread applying runs stopped".into()))?;
                 p.in_flight = true;
             }
-            None => self.store.apply_run(tables)?,
+            None => {
+                self.store.apply_run(tables)?;
+            }
         }
         lap.lap(&mut self.times.write);
         Ok(())
@@ -633,18 +659,25 @@ impl<'s> Writer<'s> {
         Ok(existing)
     }
 
-    /// Resolves identifiers to entity ids: the writer's cache, the store, or a new id. The cache
-    /// has them all from here on (they reach the store with the run).
-    fn resolve(&mut self, wanted: &[&Normalized]) -> Result<(), IngestError> {
+    /// Resolves identifiers to entity ids (`ids[i]` for `wanted[i]`): the writer's cache, the
+    /// store, or a new id. The cache has them all from here on (they reach the store with the run).
+    fn resolve(&mut self, wanted: &[&Normalized]) -> Result<Vec<EntityId>, IngestError> {
+        let mut ids: Vec<EntityId> = Vec::with_capacity(wanted.len());
         let mut misses: Vec<&Normalized> = Vec::new();
         for n in wanted {
-            if self.idents.get(n).is_none() {
-                // A placeholder until resolved below, so that a repeat is no second miss.
-                self.idents.insert(n, EntityId(0));
-                misses.push(n);
+            // A miss gets a placeholder naming it, so that a repeat is no second miss.
+            match self.idents.get_or_insert(n, placeholder(misses.len())) {
+                Some(id) => ids.push(id),
+                None => {
+                    ids.push(placeholder(misses.len()));
+                    misses.push(n);
+                }
             }
         }
-        let found = if self.idents_complete || misses.is_empty() {
+        if misses.is_empty() {
+            return Ok(ids);
+        }
+        let found = if self.idents_complete {
             vec![None; misses.len()]
         } else {
             self.settle()?;
@@ -652,6 +685,7 @@ impl<'s> Writer<'s> {
                 misses.iter().map(|n| (n.kind, n.key.as_str())).collect();
             self.store.lookup_many(&lookups)?
         };
+        let mut resolved: Vec<EntityId> = Vec::with_capacity(misses.len());
         for (n, f) in misses.iter().zip(found) {
             let id = match f {
                 Some(id) => id,
@@ -671,8 +705,14 @@ impl<'s> Writer<'s> {
                 }
             };
             self.idents.insert(n, id);
+            resolved.push(id);
         }
-        Ok(())
+        for id in &mut ids {
+            if let Some(i) = placeholder_index(*id, resolved.len()) {
+                *id = resolved[i];
+            }
+        }
+        Ok(ids)
     }
 
     /// Points a person's other keys at the person. An alias that already names another entity keeps
@@ -712,12 +752,8 @@ impl<'s> Writer<'s> {
     }
 
     /// Loads the stored records of existing entities the chunk may enrich.
-    fn load_existing(&mut self, enrich: &[&Normalized]) -> Result<(), IngestError> {
-        let mut ids: Vec<EntityId> = enrich
-            .iter()
-            .map(|n| self.idents.id(n))
-            .filter(|id| !self.run.touched.contains_key(id))
-            .collect();
+    fn load_existing(&mut self, mut ids: Vec<EntityId>) -> Result<(), IngestError> {
+        ids.retain(|id| !self.run.touched.contains_key(id));
         ids.sort_unstable();
         ids.dedup();
         if ids.is_empty() {
@@ -943,26 +979,106 @@ fn link_hash(k: &LinkKey) -> u64 {
     hash_of((2u8, k))
 }
 
-/// Identifiers to entity ids, one map per entity kind (so that a lookup borrows the key).
+/// The placeholder of the `i`th identifier of a chunk missing from the cache, until it is resolved
+/// (entity ids are counted up from 1 and never reach these).
+fn placeholder(i: usize) -> EntityId {
+    EntityId(u64::MAX - i as u64)
+}
+
+/// Which of `misses` placeholders `id` is, if it is one.
+fn placeholder_index(id: EntityId, misses: usize) -> Option<usize> {
+    let i = u64::MAX - id.0;
+    (i < misses as u64).then_some(i as usize)
+}
+
+/// An identifier of at most [`ShortKey::MAX`] bytes (nearly all: phone numbers, cards, resident
+/// IDs, IMEIs) held in the map's own slots, so that a lookup reads no second allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ShortKey([u64; 3]);
+
+impl std::hash::Hash for ShortKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.iter().for_each(|w| h.write_u64(*w));
+    }
+}
+
+impl ShortKey {
+    const MAX: usize = 23;
+
+    fn new(s: &str) -> Option<ShortKey> {
+        let b = s.as_bytes();
+        if b.len() > ShortKey::MAX {
+            return None;
+        }
+        let mut buf = [0u8; 24];
+        buf[..b.len()].copy_from_slice(b);
+        // The length in the last byte: "a" and "a\0" differ.
+        buf[23] = b.len() as u8;
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&buf[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        Some(ShortKey([word(0), word(1), word(2)]))
+    }
+}
+
+/// Identifiers to entity ids, per entity kind: short ones inline, longer ones boxed.
 #[derive(Default)]
 struct IdentMap {
-    by_kind: [FxHashMap<Box<str>, EntityId>; 8],
+    short: [FxHashMap<ShortKey, EntityId>; 8],
+    long: [FxHashMap<Box<str>, EntityId>; 8],
     len: usize,
 }
 
 impl IdentMap {
     fn get(&self, n: &Normalized) -> Option<EntityId> {
-        self.by_kind[n.kind as usize].get(n.key.as_str()).copied()
+        let k = n.kind as usize;
+        match ShortKey::new(&n.key) {
+            Some(s) => self.short[k].get(&s).copied(),
+            None => self.long[k].get(n.key.as_str()).copied(),
+        }
+    }
+
+    /// The id of `n`, or `None` after giving it `id` (one probe of the map for a short key).
+    fn get_or_insert(&mut self, n: &Normalized, id: EntityId) -> Option<EntityId> {
+        let k = n.kind as usize;
+        match ShortKey::new(&n.key) {
+            Some(s) => match self.short[k].entry(s) {
+                std::collections::hash_map::Entry::Occupied(o) => Some(*o.get()),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(id);
+                    self.len += 1;
+                    None
+                }
+            },
+            None => {
+                let map = &mut self.long[k];
+                if let Some(have) = map.get(n.key.as_str()) {
+                    return Some(*have);
+                }
+                map.insert(Box::from(n.key.as_str()), id);
+                self.len += 1;
+                None
+            }
+        }
     }
 
     fn insert(&mut self, n: &Normalized, id: EntityId) {
-        let map = &mut self.by_kind[n.kind as usize];
-        match map.get_mut(n.key.as_str()) {
-            Some(slot) => *slot = id,
-            None => {
-                map.insert(Box::from(n.key.as_str()), id);
-                self.len += 1;
+        let k = n.kind as usize;
+        match ShortKey::new(&n.key) {
+            Some(s) => {
+                if self.short[k].insert(s, id).is_none() {
+                    self.len += 1;
+                }
             }
+            None => match self.long[k].get_mut(n.key.as_str()) {
+                Some(slot) => *slot = id,
+                None => {
+                    self.long[k].insert(Box::from(n.key.as_str()), id);
+                    self.len += 1;
+                }
+            },
         }
     }
 
@@ -976,7 +1092,59 @@ impl IdentMap {
     }
 
     fn clear(&mut self) {
-        self.by_kind.iter_mut().for_each(FxHashMap::clear);
+        self.short.iter_mut().for_each(FxHashMap::clear);
+        self.long.iter_mut().for_each(FxHashMap::clear);
         self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ident(kind: EntityKind, key: &str) -> Normalized {
+        Normalized {
+            kind,
+            key: key.to_string(),
+            flags: Flags::default(),
+        }
+    }
+
+    #[test]
+    fn ident_map_keeps_short_and_long_keys_apart_by_kind_and_length() {
+        let mut m = IdentMap::default();
+        let long = "x".repeat(ShortKey::MAX + 1);
+        let keys = [
+            ident(EntityKind::Phone, "+8613800138000"),
+            ident(EntityKind::Account, "+8613800138000"),
+            ident(EntityKind::Org, "a"),
+            ident(EntityKind::Org, "a\0"),
+            ident(EntityKind::Org, &"y".repeat(ShortKey::MAX)),
+            ident(EntityKind::Org, &long),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(m.get_or_insert(k, EntityId(i as u64 + 1)), None);
+        }
+        assert_eq!(m.len(), keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(
+                m.get_or_insert(k, EntityId(99)),
+                Some(EntityId(i as u64 + 1))
+            );
+            m.insert(k, EntityId(i as u64 + 10));
+            assert_eq!(m.id(k), EntityId(i as u64 + 10));
+        }
+        assert_eq!(m.len(), keys.len());
+        assert_eq!(m.get(&ident(EntityKind::Org, "b")), None);
+        m.clear();
+        assert_eq!((m.len(), m.get(&keys[5])), (0, None));
+    }
+
+    #[test]
+    fn placeholders_name_their_miss_and_no_entity() {
+        assert_eq!(placeholder_index(placeholder(0), 1), Some(0));
+        assert_eq!(placeholder_index(placeholder(41), 42), Some(41));
+        assert_eq!(placeholder_index(placeholder(42), 42), None);
+        assert_eq!(placeholder_index(EntityId(1), 1_000), None);
     }
 }

@@ -222,10 +222,42 @@ impl Membership {
     }
 }
 
+/// One merge inside a [`LinkedGroup`]: two sets of its sub-communities joined by their ties.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GroupMerge {
+    /// Members on each side, the larger first.
+    pub sizes: (u32, u32),
+    /// Summed weight of the edges between the two sides.
+    pub weight: f64,
+    /// The density of those edges (`weight / (n_A n_B)`) over the community's own density.
+    pub ratio: f64,
+}
+
+/// A linked group of a run: sub-communities of one community joined by ties much denser than the
+/// community's average (the community's core, without the members only loosely tied to it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkedGroup {
+    /// 1, 2, … by size within the run (not matched between runs).
+    pub id: u32,
+    /// The community it lies in.
+    pub community: u32,
+    /// Members (nodes of the partitioned graph), in id order.
+    pub members: Vec<EntityId>,
+    /// Sizes of its sub-communities, largest first.
+    pub parts: Vec<u32>,
+    /// The merges that joined them, in order.
+    pub merges: Vec<GroupMerge>,
+}
+
 /// A whole run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
     pub info: RunInfo,
     pub communities: Vec<CommunitySummary>,
     pub membership: Membership,
+    /// Linked groups of at least [`GROUP_MIN_SIZE`] members, largest first.
+    pub groups: Vec<LinkedGroup>,
 }
+
+/// Linked groups smaller than this are not kept with a run.
+pub const GROUP_MIN_SIZE: u32 = 5;

@@ -7,7 +7,7 @@ use super::api::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use super::graph::resolve;
 use super::AppState;
-use crate::model::run::{CommunitySummary, Membership, RunInfo};
+use crate::model::run::{CommunitySummary, LinkedGroup, Membership, RunInfo};
 use crate::model::{EntityId, Roles};
 use crate::store::{Store, StoreError};
 use axum::extract::{Path, State};
@@ -147,6 +147,39 @@ pub fn run_json(
     Ok(out)
 }
 
+/// `[{"id", "community", "size", "parts": [sizes], "merges": [{"sizes", "weight", "ratio"}],
+/// "members"}]`: a run's linked groups; `members` (refs) only when asked for.
+pub fn groups_json(
+    store: &Store,
+    groups: &[LinkedGroup],
+    members: bool,
+) -> Result<Value, StoreError> {
+    let mut list = Vec::with_capacity(groups.len());
+    for g in groups {
+        let mut v = json!({
+            "id": g.id,
+            "community": g.community,
+            "size": g.members.len(),
+            "parts": g.parts,
+            "merges": g.merges.iter().map(|m| json!({
+                "sizes": [m.sizes.0, m.sizes.1],
+                "weight": m.weight,
+                "ratio": m.ratio,
+            })).collect::<Vec<_>>(),
+        });
+        if members {
+            let refs: Vec<String> = describe(store, &g.members)?
+                .into_iter()
+                .zip(&g.members)
+                .map(|(d, id)| d.map_or_else(|| format!("entity:{}", id.0), |d| d.0))
+                .collect();
+            v["members"] = json!(refs);
+        }
+        list.push(v);
+    }
+    Ok(Value::Array(list))
+}
+
 fn store_err(e: StoreError) -> ApiError {
     ApiError::internal(e)
 }
@@ -239,6 +272,12 @@ pub async fn run(
             };
             let mut v = run_json(&g.store, &info, &cs, membership.as_ref()).map_err(store_err)?;
             v["truncated"] = json!(cs.len() < total);
+            // the linked groups inside the listed communities
+            let shown: rustc_hash::FxHashSet<u32> = cs.iter().map(|c| c.id).collect();
+            let mut gs = g.store.run_groups(info.id).map_err(store_err)?;
+            gs.retain(|x| shown.contains(&x.community));
+            gs.retain(|x| !with_members || x.members.len() <= MAX_MEMBERS as usize);
+            v["groups"] = groups_json(&g.store, &gs, with_members).map_err(store_err)?;
             Ok(v)
         })
         .await?;

@@ -351,14 +351,17 @@ impl Evidence {
 
     /// Appends the encoded value to `out`.
     fn encode_value_into(&self, out: &mut Vec<u8>) {
-        let mut e = Enc(std::mem::take(out));
-        e.u8(1)
-            .i64(self.value)
-            .u32(self.source.0)
-            .u64(self.line)
-            .opt_str(self.record_id.as_deref())
-            .opt_str(self.detail.as_deref());
-        *out = e.0;
+        let detail: &[(&str, &str)] = match &self.detail {
+            Some(d) => &[("", d.as_str())],
+            None => &[],
+        };
+        encode_evidence_value(
+            out,
+            self.value,
+            (self.source, self.line),
+            self.record_id.as_deref(),
+            detail,
+        );
     }
 
     fn decode(k: &[u8], v: &[u8]) -> Result<Evidence, CorruptionError> {
@@ -375,6 +378,39 @@ impl Evidence {
         d.end()?;
         Ok(ev)
     }
+}
+
+/// Appends an evidence value to `out`: value, source, line, record id and the detail, whose
+/// pieces `(prefix, text)` are joined by " · " (no pieces: no detail).
+fn encode_evidence_value(
+    out: &mut Vec<u8>,
+    value: i64,
+    (source, line): (SourceId, u64),
+    record_id: Option<&str>,
+    detail: &[(&str, &str)],
+) {
+    const SEP: &str = " · ";
+    let mut e = Enc(std::mem::take(out));
+    e.u8(1)
+        .i64(value)
+        .u32(source.0)
+        .u64(line)
+        .opt_str(record_id);
+    let len = detail.iter().map(|(p, t)| p.len() + t.len()).sum::<usize>()
+        + SEP.len() * detail.len().saturating_sub(1);
+    // As `Enc::str` does, a detail past 4 GiB (never one row's) is cut at the length written.
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    e.u32(len);
+    let end = e.0.len() + len as usize;
+    for (i, (p, t)) in detail.iter().enumerate() {
+        if i > 0 {
+            e.0.extend_from_slice(SEP.as_bytes());
+        }
+        e.0.extend_from_slice(p.as_bytes());
+        e.0.extend_from_slice(t.as_bytes());
+    }
+    e.0.truncate(end);
+    *out = e.0;
 }
 
 /// Counts kept up to date by every batch, so `stats` needs no scan.
@@ -615,9 +651,29 @@ impl EvidenceRun {
     pub fn push(&mut self, ev: &Evidence) {
         let off = self.bytes.len();
         ev.encode_value_into(&mut self.bytes);
+        self.push_row(ev.key, ev.value, off);
+    }
+
+    /// Pushes a record built from borrowed parts, encoded as [`Evidence`]'s value is (no string
+    /// per record): `at` is the source and line, `detail` the pieces `(prefix, text)` joined by
+    /// " · " (none: no detail).
+    pub fn push_parts(
+        &mut self,
+        key: EvidenceKey,
+        value: i64,
+        at: (SourceId, u64),
+        record_id: Option<&str>,
+        detail: &[(&str, &str)],
+    ) {
+        let off = self.bytes.len();
+        encode_evidence_value(&mut self.bytes, value, at, record_id, detail);
+        self.push_row(key, value, off);
+    }
+
+    fn push_row(&mut self, key: EvidenceKey, value: i64, off: usize) {
         self.rows.push(EvidenceRow {
-            key: ev.key,
-            value: ev.value,
+            key,
+            value,
             off,
             len: u32::try_from(self.bytes.len() - off).unwrap_or(u32::MAX),
         });
@@ -629,6 +685,12 @@ impl EvidenceRun {
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// Empties the run, keeping its memory.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.bytes.clear();
     }
 
     /// Sorts by key (the store's order), keeping the first pushed of records with one key.
@@ -896,8 +958,10 @@ impl Store {
     }
 
     /// Stages a run's tables and applies them with `tables.meta` ([`Store::commit_run`]). The
-    /// evidence table is written on a second thread beside the other four.
-    pub fn apply_run(&self, tables: RunTables) -> Result<(), StoreError> {
+    /// evidence table is written on a second thread beside the other four. Hands the run's
+    /// evidence buffers back emptied, for the next run to fill (memory already mapped: refilling
+    /// it takes no page faults).
+    pub fn apply_run(&self, tables: RunTables) -> Result<EvidenceRun, StoreError> {
         let RunTables {
             evidence,
             links,
@@ -924,7 +988,10 @@ impl Store {
         ev_done?;
         rest_done?;
         ev_run.staged.append(run.staged);
-        self.commit_run(ev_run, meta)
+        self.commit_run(ev_run, meta)?;
+        let mut evidence = evidence;
+        evidence.clear();
+        Ok(evidence)
     }
 
     /// Applies a staged run together with `batch` (counters, stats, sources, link kinds), all or

@@ -6,19 +6,23 @@
 //! * `run_members`: the [`Membership`], compact: entries sorted by entity id, each a varint of the
 //!   id's delta from the previous one and a varint `community << 1 | member`.
 //!
-//! The three are written in one batch.
+//! * `run_groups`: the run's [`LinkedGroup`]s, each with its members delta-coded as above
+//!   (absent for runs written before linked groups existed: read as none).
+//!
+//! The four are written in one batch.
 
 use super::codec::{Dec, Enc};
 use super::{Batch, CorruptionError, Store, StoreError};
 use crate::model::run::{
-    Algo, ClusterShape, CommunityLink, CommunitySummary, GraphKind, KeyPerson, KeyRole,
-    MemberEntry, Membership, Run, RunInfo, RunParams, Weighting,
+    Algo, ClusterShape, CommunityLink, CommunitySummary, GraphKind, GroupMerge, KeyPerson, KeyRole,
+    LinkedGroup, MemberEntry, Membership, Run, RunInfo, RunParams, Weighting,
 };
 use crate::model::EntityId;
 
 const RUNS: &str = "runs";
 const COMMUNITIES: &str = "run_communities";
 const MEMBERS: &str = "run_members";
+const GROUPS: &str = "run_groups";
 
 fn key(id: u32) -> String {
     format!("{id:010}")
@@ -220,6 +224,74 @@ fn decode_membership(b: &[u8]) -> Result<Membership, CorruptionError> {
     Ok(Membership { entries })
 }
 
+fn encode_groups(gs: &[LinkedGroup]) -> Vec<u8> {
+    let mut e = Enc::with_tag(1);
+    e.var(gs.len() as u64);
+    for g in gs {
+        e.var(u64::from(g.id))
+            .var(u64::from(g.community))
+            .var(g.members.len() as u64);
+        let mut prev = 0u64;
+        for m in &g.members {
+            e.var(m.0.wrapping_sub(prev));
+            prev = m.0;
+        }
+        e.var(g.parts.len() as u64);
+        for &p in &g.parts {
+            e.var(u64::from(p));
+        }
+        e.var(g.merges.len() as u64);
+        for m in &g.merges {
+            e.var(u64::from(m.sizes.0))
+                .var(u64::from(m.sizes.1))
+                .f64(m.weight)
+                .f64(m.ratio);
+        }
+    }
+    e.finish()
+}
+
+fn decode_groups(b: &[u8]) -> Result<Vec<LinkedGroup>, CorruptionError> {
+    let mut d = Dec::tag(b, "run groups", 1)?;
+    let n = d.var()?;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let id = d.var32()?;
+        let community = d.var32()?;
+        let mut members = Vec::new();
+        let mut prev = 0u64;
+        for _ in 0..d.var()? {
+            let m = prev.wrapping_add(d.var()?);
+            if m <= prev && !members.is_empty() {
+                return Err(CorruptionError::new("run groups", "members out of order"));
+            }
+            members.push(EntityId(m));
+            prev = m;
+        }
+        let mut parts = Vec::new();
+        for _ in 0..d.var()? {
+            parts.push(d.var32()?);
+        }
+        let mut merges = Vec::new();
+        for _ in 0..d.var()? {
+            merges.push(GroupMerge {
+                sizes: (d.var32()?, d.var32()?),
+                weight: d.f64()?,
+                ratio: d.f64()?,
+            });
+        }
+        out.push(LinkedGroup {
+            id,
+            community,
+            members,
+            parts,
+            merges,
+        });
+    }
+    d.end()?;
+    Ok(out)
+}
+
 impl Store {
     /// Writes a run (info, communities, membership) in one batch. The membership must be sorted by
     /// entity id.
@@ -240,6 +312,7 @@ impl Store {
         b.put_doc(RUNS, &k, &encode_info(&run.info));
         b.put_doc(COMMUNITIES, &k, &encode_communities(&run.communities));
         b.put_doc(MEMBERS, &k, &encode_membership(&run.membership));
+        b.put_doc(GROUPS, &k, &encode_groups(&run.groups));
         self.write(b)
     }
 
@@ -283,6 +356,14 @@ impl Store {
             })
     }
 
+    /// The linked groups of a run (empty when there is no such run, or it was written before
+    /// linked groups were kept).
+    pub fn run_groups(&self, id: u32) -> Result<Vec<LinkedGroup>, StoreError> {
+        self.get_doc(GROUPS, &key(id))?.map_or(Ok(Vec::new()), |v| {
+            decode_groups(&v).map_err(StoreError::from)
+        })
+    }
+
     /// A whole run.
     pub fn run(&self, id: u32) -> Result<Option<Run>, StoreError> {
         let Some(info) = self.run_info(id)? else {
@@ -292,6 +373,7 @@ impl Store {
             info,
             communities: self.run_communities(id)?,
             membership: self.run_membership(id)?,
+            groups: self.run_groups(id)?,
         }))
     }
 }
@@ -364,6 +446,17 @@ mod tests {
                 })
                 .collect(),
             },
+            groups: vec![LinkedGroup {
+                id: 1,
+                community: 1,
+                members: vec![EntityId(1), EntityId(5), EntityId(u64::MAX)],
+                parts: vec![2, 1],
+                merges: vec![GroupMerge {
+                    sizes: (2, 1),
+                    weight: 1.5,
+                    ratio: 3.25,
+                }],
+            }],
         }
     }
 
@@ -401,6 +494,10 @@ mod tests {
         }
         let c = encode_communities(&sample(1).communities);
         assert!(decode_communities(&c[..c.len() - 1]).is_err());
+        let g = encode_groups(&sample(1).groups);
+        for cut in 1..g.len() {
+            assert!(decode_groups(&g[..cut]).is_err(), "cut at {cut}");
+        }
         assert!(decode_info(&[2]).is_err());
     }
 }

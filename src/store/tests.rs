@@ -456,3 +456,36 @@ fn a_run_cut_short_is_completed_on_open() {
     assert!(!again.kv.run_pending().unwrap());
     assert!(!dir.path().join("staging").exists());
 }
+
+#[test]
+fn evidence_pushed_from_parts_is_encoded_as_the_record() {
+    let key = EvidenceKey {
+        link: link(1, LinkKind::TRANSFER, 2),
+        time: Some(9),
+        disc: 3,
+    };
+    type Parts<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Parts, Option<&str>); 3] = [
+        (&[], None),
+        (&[("cell ", "4601")], Some("cell 4601")),
+        (
+            &[("", "网银"), ("", ""), ("IP ", "10.0.0.1")],
+            Some("网银 ·  · IP 10.0.0.1"),
+        ),
+    ];
+    for (parts, joined) in cases {
+        let mut run = EvidenceRun::default();
+        run.push_parts(key, 500, (SourceId(4), 7), Some("tx1"), parts);
+        let rec = Evidence {
+            key,
+            value: 500,
+            source: SourceId(4),
+            line: 7,
+            record_id: Some("tx1".into()),
+            detail: joined.map(str::to_string),
+        };
+        let bytes = run.value_bytes(&run.rows[0]);
+        assert_eq!(bytes, rec.encode_value().as_slice());
+        assert_eq!(Evidence::decode(&key.encode(), bytes).unwrap(), rec);
+    }
+}
