@@ -284,6 +284,9 @@ pub fn hub_threshold(snap: &Snapshot) -> usize {
     (*p).max(MIN_HUB_DEGREE)
 }
 
+/// [`hub_threshold`] of a snapshot, kept with it.
+struct HubThreshold(usize);
+
 /// Links by which a police source (a debrief, a case file) states that two persons acted together:
 /// recruited, smuggled, financed, worked together.
 pub fn is_stated(kind: LinkKind) -> bool {
@@ -350,7 +353,8 @@ pub fn expand(snap: &Snapshot, cfg: &ExpandConfig) -> Result<Expansion, ExpandEr
     }
     let threshold = match cfg.hubs.degree {
         Some(d) => d,
-        None => hub_threshold(snap),
+        // the same for every query on a snapshot: computed once
+        None => snap.memo(|s| HubThreshold(hub_threshold(s))).0,
     };
     let filter = &cfg.filter;
     let trivial = filter.is_trivial();

@@ -37,13 +37,14 @@
 //! Each lead carries up to `paths_per_lead` explanation paths from a seed: the shortest path by evidence
 //! (strong links are short) and the best alternatives through other neighbours.
 
-use super::expand::{is_stated, Expansion, HubReason};
+use super::expand::{is_stated, Expansion, HubPolicy, HubReason, LinkFilter};
 use crate::model::{EntityKind, Flags, LinkKind, Roles};
 use crate::snapshot::{Ix, Link, Snapshot};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A reported victim's score is multiplied by this.
@@ -347,12 +348,16 @@ struct Sub {
     hub: Vec<bool>,
     /// Per local node: (neighbour, global link), sorted.
     adj: Vec<Vec<(u32, u32)>>,
-    /// Per local node, aligned with `adj`: the share of the neighbour's walk mass that moves over
-    /// the link in one step (the link's strength, damped into hubs, over the neighbour's summed
-    /// weight; 0 from a hub, whose walks restart).
-    pull: Vec<Vec<f32>>,
-    /// Per local node: summed weight of all its links in the snapshot (`w` covers only those
-    /// inside the subgraph); and the sum of all.
+    /// Per local node, aligned with `adj`: the link's [`strength`], computed once.
+    st: Vec<Vec<f64>>,
+    /// The walks' matrix, `adj` flattened row by row (`row[i]..row[i + 1]`): the neighbour, and the
+    /// share of the neighbour's walk mass that moves over the link in one step (the link's
+    /// strength over the neighbour's summed weight; 0 from a hub, whose walks restart).
+    row: Vec<usize>,
+    nbr: Vec<u32>,
+    pull: Vec<f32>,
+    /// Per local node: summed weight of all its links in the snapshot (`adj` covers only those
+    /// inside the subgraph), damped into hubs; and the sum of all.
     wsum: Vec<f64>,
     total_w: f64,
     /// Identifiers each person holds, and the persons holding each identifier.
@@ -368,19 +373,58 @@ impl Sub {
         hub: Vec<bool>,
         damping: f64,
     ) -> Sub {
-        let hop: Vec<u32> = nodes.iter().map(|&(_, h)| h).collect();
-        let nodes: Vec<Ix> = nodes.iter().map(|&(v, _)| v).collect();
-        let mut local = vec![NOT_LOCAL; snap.node_count()];
-        for (i, &v) in nodes.iter().enumerate() {
-            local[v as usize] = i as u32;
+        let mut sub = Sub {
+            nodes: Vec::new(),
+            hop: Vec::new(),
+            local: vec![NOT_LOCAL; snap.node_count()],
+            hub: Vec::new(),
+            adj: Vec::new(),
+            st: Vec::new(),
+            row: Vec::new(),
+            nbr: Vec::new(),
+            pull: Vec::new(),
+            wsum: Vec::new(),
+            total_w: 0.0,
+            held: Vec::new(),
+            holders: Vec::new(),
+        };
+        sub.add(snap, exp, &nodes, &hub, damping);
+        sub
+    }
+
+    /// Adds `nodes` (not yet in the subgraph) and their links to what is already there, with the
+    /// same result as building the larger subgraph afresh: the new entities come after the old
+    /// ones, so an old entity's new links sort after its old ones, and only the old entities with
+    /// links to new ones have their rows and weights recomputed.
+    fn add(
+        &mut self,
+        snap: &Snapshot,
+        exp: &Expansion,
+        nodes: &[(Ix, u32)],
+        hub: &[bool],
+        damping: f64,
+    ) -> Vec<u32> {
+        let old = self.nodes.len();
+        for (k, &(v, h)) in nodes.iter().enumerate() {
+            self.local[v as usize] = (old + k) as u32;
+            self.nodes.push(v);
+            self.hop.push(h);
         }
+        self.hub.extend_from_slice(hub);
+        let local = &self.local;
         let at = |u: Ix| Some(local[u as usize]).filter(|&j| j != NOT_LOCAL);
-        let adj: Vec<Vec<(u32, u32)>> = nodes
+        let all_hub = &self.hub;
+        let st_of = |a: &[(u32, u32)]| -> Vec<f64> {
+            a.iter().map(|&(_, l)| strength(snap.link(l))).collect()
+        };
+        // the new entities' rows
+        let fresh: Vec<(Vec<(u32, u32)>, Vec<f64>)> = nodes
             .par_iter()
             .enumerate()
-            .map(|(i, &v)| {
-                if hub[i] {
-                    return Vec::new();
+            .map(|(k, &(v, _))| {
+                let i = old + k;
+                if all_hub[i] {
+                    return (Vec::new(), Vec::new());
                 }
                 let mut a: Vec<(u32, u32)> = snap
                     .all_links(v)
@@ -389,105 +433,156 @@ impl Sub {
                     .filter(|&(j, _)| j as usize != i)
                     .collect();
                 a.sort_unstable();
-                a
+                let s = st_of(&a);
+                (a, s)
             })
             .collect();
-        let w: Vec<Vec<f32>> = adj
-            .par_iter()
-            .map(|a| {
-                a.iter()
-                    .map(|&(j, l)| {
-                        let s = strength(snap.link(l));
-                        (if hub[j as usize] { s * damping } else { s }) as f32
-                    })
-                    .collect()
-            })
-            .collect();
+        // old entities' links to the new ones: (old entity, new entity, link), in row order
+        let mut grown: Vec<(u32, u32, u32)> = if old == 0 {
+            Vec::new()
+        } else {
+            nodes
+                .par_iter()
+                .enumerate()
+                .flat_map_iter(|(k, &(v, _))| {
+                    let j = (old + k) as u32;
+                    snap.all_links(v)
+                        .filter_map(move |(u, l)| {
+                            let i = at(u)? as usize;
+                            (i < old && !all_hub[i] && exp.filter.passes(snap.link(l)))
+                                .then_some((i as u32, j, l))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        grown.par_sort_unstable();
+        let mut touched: Vec<u32> = Vec::new();
+        for &(i, j, l) in &grown {
+            if touched.last() != Some(&i) {
+                touched.push(i);
+            }
+            self.adj[i as usize].push((j, l));
+            self.st[i as usize].push(strength(snap.link(l)));
+        }
+        for (a, s) in fresh {
+            self.adj.push(a);
+            self.st.push(s);
+        }
         // all the links' weight, inside the subgraph or not: the walk leaks what leaves it, and the
         // lift compares with the whole graph
         let threshold = exp.stats.hub_threshold;
-        let wsum: Vec<f64> = nodes
+        let local = &self.local;
+        let all_hub = &self.hub;
+        let wsum_of = |i: usize| -> f64 {
+            if all_hub[i] {
+                return 0.0;
+            }
+            let v = self.nodes[i];
+            snap.all_links(v)
+                .filter(|&(u, l)| u != v && exp.filter.passes(snap.link(l)))
+                .map(|(u, l)| {
+                    let s = f64::from(strength(snap.link(l)) as f32);
+                    let j = local[u as usize];
+                    let into_hub = if j != NOT_LOCAL {
+                        all_hub[j as usize]
+                    } else {
+                        snap.degree(u) >= threshold || snap.flags(u).contains(Flags::SERVICE)
+                    };
+                    if into_hub {
+                        s * damping
+                    } else {
+                        s
+                    }
+                })
+                .sum()
+        };
+        let redo: Vec<(u32, f64)> = touched
             .par_iter()
-            .enumerate()
-            .map(|(i, &v)| {
-                if hub[i] {
-                    return 0.0;
-                }
-                snap.all_links(v)
-                    .filter(|&(u, l)| u != v && exp.filter.passes(snap.link(l)))
-                    .map(|(u, l)| {
-                        let s = f64::from(strength(snap.link(l)) as f32);
-                        let into_hub = match at(u) {
-                            Some(j) => hub[j as usize],
-                            None => {
-                                snap.degree(u) >= threshold
-                                    || snap.flags(u).contains(Flags::SERVICE)
-                            }
-                        };
-                        if into_hub {
-                            s * damping
-                        } else {
-                            s
-                        }
-                    })
-                    .sum()
-            })
+            .map(|&i| (i, wsum_of(i as usize)))
             .collect();
-        let held: Vec<Vec<u32>> = (0..nodes.len())
+        let new_w: Vec<f64> = (old..self.nodes.len())
             .into_par_iter()
-            .map(|i| {
-                if snap.kind(nodes[i]) != EntityKind::Person {
-                    return Vec::new();
-                }
-                let mut h: Vec<u32> = adj[i]
-                    .iter()
-                    .filter(|&&(j, l)| {
-                        is_identity(snap.link(l).kind)
-                            && snap.kind(nodes[j as usize]) != EntityKind::Person
-                    })
-                    .map(|&(j, _)| j)
-                    .collect();
-                h.dedup();
-                h
-            })
+            .map(wsum_of)
             .collect();
-        let mut holders: Vec<Vec<u32>> = vec![Vec::new(); nodes.len()];
-        for (p, ids) in held.iter().enumerate() {
+        for (i, w) in redo {
+            self.wsum[i as usize] = w;
+        }
+        self.wsum.extend(new_w);
+        // identifiers held: the new persons' and those of old persons with new links
+        let nodes_all = &self.nodes;
+        let adj = &self.adj;
+        let held_of = |i: usize| -> Vec<u32> {
+            if snap.kind(nodes_all[i]) != EntityKind::Person {
+                return Vec::new();
+            }
+            let mut h: Vec<u32> = adj[i]
+                .iter()
+                .filter(|&&(j, l)| {
+                    is_identity(snap.link(l).kind)
+                        && snap.kind(nodes_all[j as usize]) != EntityKind::Person
+                })
+                .map(|&(j, _)| j)
+                .collect();
+            h.dedup();
+            h
+        };
+        let redo: Vec<(u32, Vec<u32>)> = touched
+            .par_iter()
+            .map(|&i| (i, held_of(i as usize)))
+            .collect();
+        let new_h: Vec<Vec<u32>> = (old..self.nodes.len())
+            .into_par_iter()
+            .map(held_of)
+            .collect();
+        for (i, h) in redo {
+            self.held[i as usize] = h;
+        }
+        self.held.extend(new_h);
+        let mut holders: Vec<Vec<u32>> = vec![Vec::new(); self.nodes.len()];
+        for (p, ids) in self.held.iter().enumerate() {
             for &j in ids {
                 holders[j as usize].push(p as u32);
             }
         }
-        let total_w = wsum.iter().sum::<f64>().max(f64::MIN_POSITIVE);
-        // the weight of u→v is that of v→u (v is no hub: hubs keep no links)
-        let pull: Vec<Vec<f32>> = adj
-            .par_iter()
-            .zip(&w)
-            .map(|(a, wv)| {
-                a.iter()
-                    .zip(wv)
-                    .map(|(&(u, _), &x)| {
-                        let u = u as usize;
-                        if hub[u] || wsum[u] <= 0.0 {
+        self.holders = holders;
+        self.total_w = self.wsum.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        // the walks' matrix; the weight of u→v is that of v→u (v is no hub: hubs keep no links)
+        let mut row = Vec::with_capacity(self.nodes.len() + 1);
+        row.push(0);
+        let mut nbr = Vec::new();
+        for a in &self.adj {
+            nbr.extend(a.iter().map(|&(u, _)| u));
+            row.push(nbr.len());
+        }
+        let (hub, wsum, st) = (&self.hub, &self.wsum, &self.st);
+        let step = 4096;
+        let pieces: Vec<Vec<f32>> = (0..self.nodes.len().div_ceil(step))
+            .into_par_iter()
+            .map(|c| {
+                let rows = c * step..((c + 1) * step).min(hub.len());
+                let mut piece = Vec::with_capacity(row[rows.end] - row[rows.start]);
+                for v in rows {
+                    for (e, s) in (row[v]..row[v + 1]).zip(&st[v]) {
+                        let u = nbr[e] as usize;
+                        // the link's weight from v's side, damped when it enters a hub: only
+                        // links into non-hubs pull, so it is undamped wherever it counts
+                        let x = (if hub[u] { s * damping } else { *s }) as f32;
+                        piece.push(if hub[u] || wsum[u] <= 0.0 {
                             0.0
                         } else {
                             (f64::from(x) / wsum[u]) as f32
-                        }
-                    })
-                    .collect()
+                        });
+                    }
+                }
+                piece
             })
             .collect();
-        Sub {
-            nodes,
-            hop,
-            local,
-            hub,
-            adj,
-            pull,
-            wsum,
-            total_w,
-            held,
-            holders,
-        }
+        let pull = pieces.concat();
+        self.row = row;
+        self.nbr = nbr;
+        self.pull = pull;
+        touched
     }
 
     /// A person and the identifiers they hold; an identifier alone.
@@ -503,47 +598,68 @@ impl Sub {
     }
 
     /// Random walks with restart, one to each of `restarts` (distributions over local nodes), run
-    /// together so each pass over the links serves all of them. Walks that enter a hub or a dead
-    /// end restart. Sums are taken in index order: the result does not depend on the threads.
+    /// together (up to three at once) so each pass over the links serves all of them. Walks that
+    /// enter a hub or a dead end restart. Sums are taken in index order: the result does not
+    /// depend on the threads.
     fn walks(&self, restarts: &[&[f64]], cfg: &RankConfig) -> Vec<Vec<f64>> {
-        let n = self.nodes.len();
-        let k = restarts.len();
-        let mut x = vec![0.0; n * k];
-        for (j, r) in restarts.iter().enumerate() {
-            for v in 0..n {
-                x[v * k + j] = r[v];
-            }
-        }
-        let mut pulled = vec![0.0; n * k];
-        for _ in 0..cfg.iterations {
-            pulled.par_chunks_mut(k).enumerate().for_each(|(v, out)| {
-                out.iter_mut().for_each(|o| *o = 0.0);
-                for (&(u, _), &p) in self.adj[v].iter().zip(&self.pull[v]) {
-                    let p = f64::from(p);
-                    let xu = &x[u as usize * k..u as usize * k + k];
-                    for j in 0..k {
-                        out[j] += xu[j] * p;
-                    }
-                }
+        let mut out = Vec::with_capacity(restarts.len());
+        for group in restarts.chunks(3) {
+            out.extend(match group.len() {
+                1 => self.walks_k::<1>(group, cfg),
+                2 => self.walks_k::<2>(group, cfg),
+                _ => self.walks_k::<3>(group, cfg),
             });
-            for (j, r) in restarts.iter().enumerate() {
-                let mut kept = 0.0;
-                let mut total = 0.0;
-                for v in 0..n {
-                    kept += pulled[v * k + j];
-                    total += x[v * k + j];
-                }
-                let back = cfg.restart + (1.0 - cfg.restart) * (total - kept).max(0.0);
-                for v in 0..n {
-                    x[v * k + j] = (1.0 - cfg.restart) * pulled[v * k + j] + back * r[v];
-                }
-            }
         }
-        (0..k)
-            .map(|j| (0..n).map(|v| x[v * k + j]).collect())
-            .collect()
+        out
     }
 
+    fn walks_k<const K: usize>(&self, restarts: &[&[f64]], cfg: &RankConfig) -> Vec<Vec<f64>> {
+        let n = self.nodes.len();
+        let mut x = vec![[0.0f64; K]; n];
+        for (j, r) in restarts.iter().enumerate() {
+            for v in 0..n {
+                x[v][j] = r[v];
+            }
+        }
+        let mut pulled = vec![[0.0f64; K]; n];
+        for _ in 0..cfg.iterations {
+            let xr = &x;
+            pulled
+                .par_iter_mut()
+                .with_min_len(1024)
+                .enumerate()
+                .for_each(|(v, out)| {
+                    let mut acc = [0.0f64; K];
+                    let (a, b) = (self.row[v], self.row[v + 1]);
+                    for (&u, &p) in self.nbr[a..b].iter().zip(&self.pull[a..b]) {
+                        let p = f64::from(p);
+                        let xu = &xr[u as usize];
+                        for j in 0..K {
+                            acc[j] += xu[j] * p;
+                        }
+                    }
+                    *out = acc;
+                });
+            let mut kept = [0.0f64; K];
+            let mut total = [0.0f64; K];
+            for v in 0..n {
+                for j in 0..K {
+                    kept[j] += pulled[v][j];
+                    total[j] += x[v][j];
+                }
+            }
+            let mut back = [0.0f64; K];
+            for j in 0..K {
+                back[j] = cfg.restart + (1.0 - cfg.restart) * (total[j] - kept[j]).max(0.0);
+            }
+            for v in 0..n {
+                for j in 0..K {
+                    x[v][j] = (1.0 - cfg.restart) * pulled[v][j] + back[j] * restarts[j][v];
+                }
+            }
+        }
+        (0..K).map(|j| (0..n).map(|v| x[v][j]).collect()).collect()
+    }
     /// Lift of walk mass `x` on each candidate's unit over the unit's share of all link weight
     /// (the walk's stationary share without restarts), with one average entity's share added to the
     /// denominator so that entities with a single weak link are not lifted by chance.
@@ -575,13 +691,13 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
         }
     };
     let hub: Vec<bool> = exp.nodes.iter().map(|&(v, _)| exp.is_hub(v)).collect();
-    let sub = Sub::build(snap, exp, exp.nodes.clone(), hub, cfg.hub_damping);
+    let mut sub = Sub::build(snap, exp, exp.nodes.clone(), hub, cfg.hub_damping);
     lap("subgraph", &mut phases);
-    let money = victim_money(snap, exp);
+    let money = victim_money_kept(snap, exp);
     lap("money", &mut phases);
-    let mut leads = score(snap, exp, &sub, None, &money, cfg);
+    let (mut leads, own) = score(snap, exp, &sub, None, None, &money, cfg);
     lap("first_stage", &mut phases);
-    let (mut sub, mut widened, mut core_size) = (sub, 0, 0);
+    let (mut widened, mut core_size) = (0, 0);
     if cfg.core_hops > 0 && !leads.is_empty() {
         let best = leads
             .iter()
@@ -596,17 +712,25 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             .collect();
         if !core.is_empty() {
             let (nodes, hub) = widen(snap, exp, &sub, &core, cfg.core_hops);
-            widened = nodes.len() - sub.nodes.len();
+            widened = nodes.len();
             core_size = core.len();
-            let wide = Sub::build(snap, exp, nodes, hub, cfg.hub_damping);
+            // the widened subgraph is the first one grown, not built again
+            let old = sub.nodes.len();
+            let mut changed = vec![false; old];
+            for i in sub.add(snap, exp, &nodes, &hub, cfg.hub_damping) {
+                changed[i as usize] = true;
+            }
             lap("widen", &mut phases);
             let total: f64 = core.iter().map(|c| c.1).sum();
-            let mut restart = vec![0.0; wide.nodes.len()];
+            let mut restart = vec![0.0; sub.nodes.len()];
             for &(v, s) in &core {
-                restart[wide.local[v as usize] as usize] = s / total;
+                restart[sub.local[v as usize] as usize] = s / total;
             }
-            leads = score(snap, exp, &wide, Some(&restart), &money, cfg);
-            sub = wide;
+            let earlier = Earlier {
+                own: &own,
+                changed: &changed,
+            };
+            leads = score(snap, exp, &sub, Some(&restart), Some(earlier), &money, cfg).0;
             lap("second_stage", &mut phases);
         }
     }
@@ -622,7 +746,19 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
         .collect();
     let need_paths = cfg.paths_per_lead > 0 && !leads.is_empty();
     let tree = if need_paths {
-        Some(dijkstra(snap, &sub, &seed_local))
+        // the paths need the tree only as far as the leads' neighbours
+        let mut targets: Vec<u32> = leads
+            .iter()
+            .flat_map(|l| {
+                sub.adj[sub.local[l.ix as usize] as usize]
+                    .iter()
+                    .map(|&(u, _)| u)
+            })
+            .filter(|&u| !sub.hub[u as usize])
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        Some(dijkstra(snap, &sub, &seed_local, &targets))
     } else {
         None
     };
@@ -646,7 +782,8 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
 
 /// The candidate set widened by `hops` around the core persons (and their identifiers), through
 /// links that pass the expansion's filter, not through hubs; identity links are free, so a phone
-/// brings its holder. A new entity's hop is one more than the entity it was reached from.
+/// brings its holder. A new entity's hop is one more than the entity it was reached from. Returns
+/// the new entities, in the order they join the subgraph, and which of them are hubs.
 fn widen(
     snap: &Snapshot,
     exp: &Expansion,
@@ -654,14 +791,10 @@ fn widen(
     core: &[(Ix, f64)],
     hops: u32,
 ) -> (Vec<(Ix, u32)>, Vec<bool>) {
-    let mut nodes: Vec<(Ix, u32)> = sub
-        .nodes
-        .iter()
-        .zip(&sub.hop)
-        .map(|(&v, &h)| (v, h))
-        .collect();
-    let mut hub = sub.hub.clone();
-    let mut seen: FxHashSet<Ix> = sub.nodes.iter().copied().collect();
+    let mut nodes: Vec<(Ix, u32)> = Vec::new();
+    let mut hub: Vec<bool> = Vec::new();
+    let mut added: FxHashSet<Ix> = FxHashSet::default();
+    let seen = |u: Ix, added: &FxHashSet<Ix>| sub.at(u).is_some() || added.contains(&u);
     let mut frontier: Vec<(Ix, u32)> = Vec::new();
     for &(v, _) in core {
         let i = sub.local[v as usize];
@@ -683,7 +816,7 @@ fn widen(
                     .map(move |(u, l)| (u, h + u32::from(!is_identity(snap.link(l).kind)), false))
                     .collect::<Vec<_>>()
             })
-            .filter(|&(u, _, _)| !seen.contains(&u) && admit(u))
+            .filter(|&(u, _, _)| !seen(u, &added) && admit(u))
             .collect();
         found.sort_unstable();
         found.dedup_by_key(|f| f.0);
@@ -696,7 +829,7 @@ fn widen(
                     .map(move |(w, _)| (w, h, false))
                     .collect::<Vec<_>>()
             })
-            .filter(|&(w, _, _)| !seen.contains(&w) && admit(w))
+            .filter(|&(w, _, _)| !seen(w, &added) && admit(w))
             .collect();
         found.append(&mut closure);
         found.sort_unstable();
@@ -706,7 +839,7 @@ fn widen(
         }
         frontier.clear();
         for &(u, h, is_hub) in &found {
-            seen.insert(u);
+            added.insert(u);
             nodes.push((u, h));
             hub.push(is_hub);
             if !is_hub {
@@ -723,9 +856,10 @@ fn score(
     exp: &Expansion,
     sub: &Sub,
     core: Option<&[f64]>,
+    earlier: Option<Earlier>,
     money: &MoneyEnds,
     cfg: &RankConfig,
-) -> Vec<Lead> {
+) -> (Vec<Lead>, Vec<Signals>) {
     let n = sub.nodes.len();
     let seed_local: Vec<u32> = exp.seeds.iter().filter_map(|&s| sub.at(s)).collect();
     let seed_side: FxHashSet<u32> = (0..n as u32)
@@ -840,7 +974,13 @@ fn score(
     // --- signals of each entity on its own -------------------------------------------------------
     let own: Vec<Signals> = (0..n)
         .into_par_iter()
-        .map(|i| own_signals(snap, sub, &seed_side, i, x[i]))
+        .map(|i| match &earlier {
+            Some(e) if i < e.changed.len() && !e.changed[i] => Signals {
+                ppr: x[i],
+                ..e.own[i].clone()
+            },
+            _ => own_signals(snap, sub, &seed_side, i, x[i]),
+        })
         .collect();
 
     // the end of the records, as far as the reached numbers go
@@ -1091,7 +1231,15 @@ fn score(
         })
         .collect();
     leads.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ix.cmp(&b.ix)));
-    leads
+    (leads, own)
+}
+
+/// The first stage's signals of each entity on its own, for the second stage: the same but for
+/// the walk mass, except for the entities whose links in the subgraph changed (`changed`, by
+/// local index; entities beyond it are new).
+struct Earlier<'a> {
+    own: &'a [Signals],
+    changed: &'a [bool],
 }
 
 /// Where the reported victims' money ends: per account, the amount (fen) that stays there and
@@ -1099,6 +1247,36 @@ fn score(
 struct MoneyEnds {
     ends: FxHashMap<Ix, (f64, u32)>,
     traced: f64,
+}
+
+/// The victims' money traces made on a snapshot, by what they depend on (the expansion's filter,
+/// hub policy and hub threshold; not the seeds), the latest [`MONEY_KEPT`] of them.
+#[derive(Default)]
+struct MoneyKept(std::sync::Mutex<Vec<(MoneyKey, Arc<MoneyEnds>)>>);
+type MoneyKey = (LinkFilter, HubPolicy, usize);
+const MONEY_KEPT: usize = 8;
+
+/// [`victim_money`], traced once per snapshot and filter.
+fn victim_money_kept(snap: &Snapshot, exp: &Expansion) -> Arc<MoneyEnds> {
+    let kept = snap.memo(|_| MoneyKept::default());
+    let key: MoneyKey = (
+        exp.filter.clone(),
+        exp.hub_policy.clone(),
+        exp.stats.hub_threshold,
+    );
+    let lock = || kept.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, m)) = lock().iter().find(|(k, _)| *k == key) {
+        return Arc::clone(m);
+    }
+    let m = Arc::new(victim_money(snap, exp));
+    let mut all = lock();
+    if !all.iter().any(|(k, _)| *k == key) {
+        if all.len() >= MONEY_KEPT {
+            all.remove(0);
+        }
+        all.push((key, Arc::clone(&m)));
+    }
+    m
 }
 
 /// Follows the reported victims' payments (out of their accounts, into accounts that are neither
@@ -1310,8 +1488,20 @@ fn own_signals(
 }
 
 /// Multi-source Dijkstra from the seeds over the reached subgraph, not through hubs.
-fn dijkstra(snap: &Snapshot, sub: &Sub, seeds: &[u32]) -> (Vec<f64>, Vec<Option<(u32, u32)>>) {
+/// It stops once every one of `targets` (sorted) is settled: their distances and tree paths are
+/// then final, as they would be after the whole search.
+fn dijkstra(
+    snap: &Snapshot,
+    sub: &Sub,
+    seeds: &[u32],
+    targets: &[u32],
+) -> (Vec<f64>, Vec<Option<(u32, u32)>>) {
     let n = sub.nodes.len();
+    let mut wanted = vec![false; n];
+    for &t in targets {
+        wanted[t as usize] = true;
+    }
+    let mut left = targets.len();
     let mut dist = vec![f64::INFINITY; n];
     let mut pred: Vec<Option<(u32, u32)>> = vec![None; n];
     let mut heap = BinaryHeap::new();
@@ -1320,7 +1510,17 @@ fn dijkstra(snap: &Snapshot, sub: &Sub, seeds: &[u32]) -> (Vec<f64>, Vec<Option<
         heap.push(Reverse((Ord64(0.0), s)));
     }
     while let Some(Reverse((Ord64(d), v))) = heap.pop() {
-        if d > dist[v as usize] || sub.hub[v as usize] {
+        if d > dist[v as usize] {
+            continue;
+        }
+        if wanted[v as usize] {
+            wanted[v as usize] = false;
+            left -= 1;
+            if left == 0 {
+                break;
+            }
+        }
+        if sub.hub[v as usize] {
             continue;
         }
         for &(u, l) in &sub.adj[v as usize] {

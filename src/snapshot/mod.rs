@@ -15,6 +15,8 @@ use crate::store::{LinkAgg, Store, StoreError};
 use csr::Csr;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use std::any::{Any, TypeId};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A dense entity index within one snapshot.
@@ -128,7 +130,13 @@ pub struct Snapshot {
     links: Vec<Link>,
     idents: FxHashMap<(EntityKind, Box<str>), Ix>,
     kind_names: FxHashMap<LinkKind, String>,
+    /// Values derived from the snapshot alone (see [`Snapshot::memo`]).
+    memo: Memo,
 }
+
+/// Values derived from a snapshot, one per type, computed on first use and kept with it.
+#[derive(Default)]
+struct Memo(std::sync::Mutex<FxHashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
 
 const NO_IX: Ix = Ix::MAX;
 
@@ -297,6 +305,7 @@ impl Snapshot {
             links,
             idents: FxHashMap::default(),
             kind_names,
+            memo: Memo::default(),
         }
     }
 
@@ -405,6 +414,25 @@ impl Snapshot {
     }
 
     #[inline]
+    /// The value of type `T` derived from this snapshot by `make`, computed on the first call and
+    /// kept: a snapshot never changes, so neither does anything computed from it alone (the hub
+    /// threshold, the victims' money trace). `make` must depend on nothing but the snapshot (and
+    /// on what `T` itself records, for a value that keeps several answers). The lock is not held
+    /// while `make` runs: two first calls at once may both compute it, and the first stored wins.
+    pub fn memo<T: Any + Send + Sync>(&self, make: impl FnOnce(&Snapshot) -> T) -> Arc<T> {
+        let key = TypeId::of::<T>();
+        let lock = || self.memo.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = lock().get(&key) {
+            if let Ok(t) = Arc::clone(v).downcast::<T>() {
+                return t;
+            }
+        }
+        let made: Arc<dyn Any + Send + Sync> = Arc::new(make(self));
+        let kept = Arc::clone(lock().entry(key).or_insert(made));
+        kept.downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("memo keyed by type"))
+    }
+
     pub fn link(&self, l: u32) -> &Link {
         &self.links[l as usize]
     }

@@ -125,3 +125,19 @@ fn from_edges_keeps_links_aligned() {
         }
     }
 }
+
+#[test]
+fn a_memo_is_computed_once_per_snapshot() {
+    struct Degrees(usize);
+    let snap = Snapshot::from_edges(3, EntityKind::Phone, LinkKind::CALL, &[(0, 1), (1, 2)]);
+    let mut calls = 0;
+    let a = snap.memo(|s| {
+        calls += 1;
+        Degrees((0..3).map(|v| s.degree(v)).sum())
+    });
+    let b = snap.memo(|_| {
+        calls += 1;
+        Degrees(0)
+    });
+    assert_eq!((a.0, b.0, calls), (4, 4, 1));
+}

@@ -444,3 +444,53 @@ fn ranking_is_deterministic_across_threads() {
         .collect();
     assert_eq!(ka, kb);
 }
+
+#[test]
+fn a_grown_subgraph_is_the_one_built_afresh() {
+    let (snap, _) = case();
+    let e = expansion(&snap, 1);
+    let hub: Vec<bool> = e.nodes.iter().map(|&(v, _)| e.is_hub(v)).collect();
+    let mut grown = Sub::build(&snap, &e, e.nodes.clone(), hub.clone(), 0.05);
+    let core: Vec<(Ix, f64)> = grown
+        .nodes
+        .iter()
+        .filter(|&&v| snap.kind(v) == EntityKind::Person)
+        .map(|&v| (v, 1.0))
+        .collect();
+    let (more, more_hub) = widen(&snap, &e, &grown, &core, 2);
+    assert!(!more.is_empty(), "the widening adds entities");
+    let mut all = e.nodes.clone();
+    all.extend_from_slice(&more);
+    let mut all_hub = hub;
+    all_hub.extend_from_slice(&more_hub);
+    let fresh = Sub::build(&snap, &e, all, all_hub, 0.05);
+    let touched = grown.add(&snap, &e, &more, &more_hub, 0.05);
+    assert!(!touched.is_empty(), "old entities gain links to new ones");
+    assert_eq!(grown.nodes, fresh.nodes);
+    assert_eq!(grown.hop, fresh.hop);
+    assert_eq!(grown.adj, fresh.adj);
+    assert_eq!(grown.st, fresh.st);
+    assert_eq!(grown.row, fresh.row);
+    assert_eq!(grown.nbr, fresh.nbr);
+    assert_eq!(grown.pull, fresh.pull);
+    assert_eq!(grown.wsum, fresh.wsum);
+    assert_eq!(grown.total_w, fresh.total_w);
+    assert_eq!(grown.held, fresh.held);
+    assert_eq!(grown.holders, fresh.holders);
+    // the explanation tree stopped at some targets agrees with the whole search on them
+    let seeds: Vec<u32> = e.seeds.iter().filter_map(|&s| fresh.at(s)).collect();
+    let (d_all, p_all) = dijkstra(&snap, &fresh, &seeds, &[]);
+    let targets: Vec<u32> = (0..fresh.nodes.len() as u32)
+        .filter(|&i| !fresh.hub[i as usize] && d_all[i as usize].is_finite())
+        .step_by(3)
+        .collect();
+    assert!(!targets.is_empty());
+    let (d, p) = dijkstra(&snap, &fresh, &seeds, &targets);
+    for &t in &targets {
+        assert_eq!(d[t as usize], d_all[t as usize]);
+        assert_eq!(
+            tree_path(&snap, &fresh, &p, t),
+            tree_path(&snap, &fresh, &p_all, t)
+        );
+    }
+}
