@@ -337,6 +337,9 @@ fn is_lead_kind(k: EntityKind) -> bool {
     )
 }
 
+/// One subgraph row: (neighbour, global link), sorted, and each link's [`strength`] aligned with it.
+type Row = (Vec<(u32, u32)>, Vec<f64>);
+
 /// The candidate subgraph in local indices: links between its entities that pass the expansion's
 /// filter; hubs keep no links of their own (nothing flows out of them).
 struct Sub {
@@ -418,7 +421,7 @@ impl Sub {
             a.iter().map(|&(_, l)| strength(snap.link(l))).collect()
         };
         // the new entities' rows
-        let fresh: Vec<(Vec<(u32, u32)>, Vec<f64>)> = nodes
+        let fresh: Vec<Row> = nodes
             .par_iter()
             .enumerate()
             .map(|(k, &(v, _))| {
