@@ -669,9 +669,9 @@ impl Sub {
     fn lift(&self, x: &[f64], i: u32) -> f64 {
         let total_w: f64 = self.total_w;
         let n = self.nodes.len().max(1) as f64;
-        let unit = self.unit(i);
-        let mass: f64 = unit.iter().map(|&j| x[j as usize]).sum();
-        let share: f64 = unit.iter().map(|&j| self.wsum[j as usize]).sum::<f64>() / total_w;
+        let unit = || std::iter::once(i).chain(self.held[i as usize].iter().copied());
+        let mass: f64 = unit().map(|j| x[j as usize]).sum();
+        let share: f64 = unit().map(|j| self.wsum[j as usize]).sum::<f64>() / total_w;
         mass * n / (n * share + 1.0)
     }
 }
@@ -698,20 +698,24 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
     lap("subgraph", &mut phases);
     let money = victim_money_kept(snap, exp);
     lap("money", &mut phases);
-    let (mut leads, own) = score(snap, exp, &sub, None, None, &money, cfg);
+    let (first, own) = score(snap, exp, &sub, None, None, &money, cfg);
     lap("first_stage", &mut phases);
     let (mut widened, mut core_size) = (0, 0);
-    if cfg.core_hops > 0 && !leads.is_empty() {
-        let best = leads
+    let mut second = None;
+    if cfg.core_hops > 0 && !first.ranked.is_empty() {
+        let person = |v: Ix| snap.kind(v) == EntityKind::Person;
+        let best = first
+            .ranked
             .iter()
-            .filter(|l| snap.kind(l.ix) == EntityKind::Person)
-            .map(|l| l.score)
-            .fold(0.0, f64::max);
+            .find(|r| person(r.1))
+            .map_or(0.0, |r| r.0.max(0.0));
         let floor = CORE_SHARE * best;
-        let core: Vec<(Ix, f64)> = leads
+        let core: Vec<(Ix, f64)> = first
+            .ranked
             .iter()
-            .filter(|l| snap.kind(l.ix) == EntityKind::Person && l.score >= floor && floor > 0.0)
-            .map(|l| (l.ix, l.score - floor + 0.01 * best))
+            .take_while(|r| r.0 >= floor && floor > 0.0)
+            .filter(|r| person(r.1))
+            .map(|r| (r.1, r.0 - floor + 0.01 * best))
             .collect();
         if !core.is_empty() {
             let (nodes, hub) = widen(snap, exp, &sub, &core, cfg.core_hops);
@@ -733,14 +737,13 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
                 own: &own,
                 changed: &changed,
             };
-            leads = score(snap, exp, &sub, Some(&restart), Some(earlier), &money, cfg).0;
+            second = Some(score(snap, exp, &sub, Some(&restart), Some(earlier), &money, cfg).0);
             lap("second_stage", &mut phases);
         }
     }
-    let candidates = leads.len();
-    if cfg.limit > 0 {
-        leads.truncate(cfg.limit);
-    }
+    let last = second.unwrap_or(first);
+    let candidates = last.ranked.len();
+    let mut leads = last.leads(&sub, snap, &cfg.weights, cfg.limit);
 
     // --- explanations ---------------------------------------------------------------------------
     let seed_local: Vec<u32> = exp.seeds.iter().filter_map(|&s| sub.at(s)).collect();
@@ -862,7 +865,7 @@ fn score(
     earlier: Option<Earlier>,
     money: &MoneyEnds,
     cfg: &RankConfig,
-) -> (Vec<Lead>, Vec<Signals>) {
+) -> (Scored, Vec<Signals>) {
     let n = sub.nodes.len();
     let seed_local: Vec<u32> = exp.seeds.iter().filter_map(|&s| sub.at(s)).collect();
     let seed_side: FxHashSet<u32> = (0..n as u32)
@@ -1115,114 +1118,69 @@ fn score(
         .map(|s| s.ppr)
         .fold(0.0, f64::max)
         .max(ppr_ref);
-    // lift above 1 on a log scale: 63% at LIFT_SCALE times what the links alone would draw
-    let lift_score = |l: f64| 1.0 - (-(l.max(1.0).ln()) / LIFT_SCALE.ln()).exp();
-    let w = &cfg.weights;
-    let mut leads: Vec<Lead> = cand
-        .iter()
-        .zip(merged)
-        .map(|(&i, s)| {
+    let scale = Scale {
+        ppr_ref,
+        ppr_max,
+        second: core.is_some(),
+        victim_bit,
+    };
+    // the score alone for every candidate; the components only for the leads kept (see
+    // [`Scored::leads`])
+    let mut ranked: Vec<(f64, Ix, u32)> = cand
+        .par_iter()
+        .zip(&merged)
+        .enumerate()
+        .map(|(k, (&i, s))| {
             let v = sub.nodes[i as usize];
-            let roles = snap.roles(v);
-            let sat = |x: f64, k: f64| 1.0 - (-x / k).exp();
-            let proximity = (s.ppr / ppr_ref).ln_1p() / (ppr_max / ppr_ref).ln_1p();
-            let community = lift_score(s.community_lift);
-            let evidence = sat(s.evidence, 40.0);
-            let foreign = if s.foreign_numbers.is_empty() {
-                (0.5 * sat(f64::from(s.foreign_contacts), 3.0)).max(sat(
-                    f64::from(s.foreign_contacts.saturating_sub(FOREIGN_FEW)),
-                    FOREIGN_BREADTH,
-                ))
-            } else {
-                1.0
-            };
-            let shared_device = if s.shares_device_with_seed {
-                1.0
-            } else {
-                // one other number is a new phone or a relative's; a relay box holds many
-                sat(f64::from(s.shared_device.saturating_sub(1)), 5.0)
-            };
-            let per_head = if s.round_payments >= 2 {
-                sat(f64::from(s.round_payments), 4.0)
-            } else {
-                0.0
-            };
-            let money = sat(s.victim_share, MONEY_SCALE);
-            let silent = if s.last_call > 0 {
-                sat((s.silent_s - SILENT_GRACE_S).max(0) as f64, SILENT_SCALE_S)
-            } else {
-                0.0
-            };
-            let mut known = roles;
-            known.0 &= !Roles::bit("victim").unwrap_or(0);
-            let known_role = if known.is_empty() { 0.0 } else { 1.0 };
-            let mut components = vec![
-                ("proximity", proximity),
-                ("community", community),
-                ("evidence", evidence),
-                ("foreign", foreign),
-                ("shared_device", shared_device),
-                ("per_head", per_head),
-                ("money", money),
-                ("known_role", known_role),
-                ("silent", silent),
-            ];
-            // the walks' association measures overlap (a core member scores on all three), so
-            // they count once, by the strongest
-            // each stated partner in crime who is a suspect is one piece of evidence; a partner
-            // flagged or in the core counts more than one known only through their own statements
-            let stated = 1.0
-                - (1.0 - STATED_KNOWN).powi(s.stated_known as i32)
-                    * (1.0 - STATED_NEAR).powi((s.stated_suspects - s.stated_known) as i32);
-            // arranging a crossing's run-up is half a stated recruitment
-            let organised = f64::from(s.organised) + RUN_UP_SHARE * f64::from(s.run_up_contacts);
-            let organiser = sat(organised, ORGANISER_SCALE);
-            components.push(("stated", stated));
-            components.push(("organiser", organiser));
-            let mut association = community.max(stated);
-            let mut ties = 0.0;
-            if core.is_some() {
-                let c = lift_score(s.core_lift);
-                // many core contacts, and most of the lead's contacts in the core
-                let t = sat(f64::from(s.core_contacts), CORE_TIES_SCALE)
-                    * f64::from(s.core_contacts)
-                    / f64::from(s.contacts.max(1));
-                components.push(("core", c));
-                components.push(("core_ties", t));
-                association = association.max(c);
-                ties = t;
-            }
-            let pairs = [
-                (w.proximity, proximity),
-                (w.association, association),
-                (w.association, ties),
-                (w.evidence, evidence),
-                (w.foreign, foreign),
-                (w.shared_device, shared_device),
-                (w.per_head, per_head),
-                (w.money, money),
-                (w.known_role, known_role),
-                (w.organiser, organiser),
-                (w.silent, silent),
-            ];
-            let mut score = 1.0 - pairs.iter().map(|&(w, c)| 1.0 - w * c).product::<f64>();
-            if core.is_some() {
-                // second stage: among suspects, those the network turns on come first (the
-                // money ends with them, they organised others, or dozens of suspects deal with them)
-                let importance = sat(s.victim_share, IMPORTANCE_MONEY)
-                    .max(sat(organised, IMPORTANCE_ORGANISED))
-                    .max(sat(
-                        f64::from(s.suspect_contacts.saturating_sub(TIES_HANDFUL)),
-                        IMPORTANCE_TIES,
-                    ));
-                components.push(("suspicion", score));
-                components.push(("importance", importance));
-                score *= IMPORTANCE_FLOOR + (1.0 - IMPORTANCE_FLOOR) * importance;
-            }
-            if roles.contains("victim") {
-                score *= VICTIM_FACTOR;
-            }
-            Lead {
+            (assess(s, snap.roles(v), &scale, &cfg.weights, None), v, k as u32)
+        })
+        .collect();
+    ranked.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    (
+        Scored {
+            ranked,
+            cand,
+            merged,
+            scale,
+        },
+        own,
+    )
+}
+
+/// What turns a candidate's signals into its score, beside the weights.
+struct Scale {
+    ppr_ref: f64,
+    ppr_max: f64,
+    /// The second stage (the core's walk and ties count, and importance orders suspects).
+    second: bool,
+    victim_bit: u32,
+}
+
+/// Every candidate of a stage scored, best first (ties by index): (score, entity, index into
+/// `cand` and `merged`). Only the leads returned get their components and reasons.
+struct Scored {
+    ranked: Vec<(f64, Ix, u32)>,
+    cand: Vec<u32>,
+    merged: Vec<Signals>,
+    scale: Scale,
+}
+
+impl Scored {
+    /// The best `limit` leads (0: all), with their components.
+    fn leads(mut self, sub: &Sub, snap: &Snapshot, w: &Weights, limit: usize) -> Vec<Lead> {
+        let keep = if limit > 0 {
+            limit.min(self.ranked.len())
+        } else {
+            self.ranked.len()
+        };
+        let mut out = Vec::with_capacity(keep);
+        for &(score, v, k) in &self.ranked[..keep] {
+            let i = self.cand[k as usize];
+            let s = std::mem::take(&mut self.merged[k as usize]);
+            let mut components = Vec::with_capacity(13);
+            let again = assess(&s, snap.roles(v), &self.scale, w, Some(&mut components));
+            debug_assert_eq!(again.to_bits(), score.to_bits());
+            out.push(Lead {
                 ix: v,
                 score,
                 hops: sub.hop[i as usize],
@@ -1230,11 +1188,135 @@ fn score(
                 signals: s,
                 reasons: Vec::new(),
                 paths: Vec::new(),
-            }
-        })
-        .collect();
-    leads.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ix.cmp(&b.ix)));
-    (leads, own)
+            });
+        }
+        out
+    }
+}
+
+/// A candidate's score from its merged signals; its components pushed to `components` when asked.
+fn assess(
+    s: &Signals,
+    roles: Roles,
+    scale: &Scale,
+    w: &Weights,
+    components: Option<&mut Vec<(&'static str, f64)>>,
+) -> f64 {
+    let Scale {
+        ppr_ref,
+        ppr_max,
+        second,
+        victim_bit,
+    } = *scale;
+    // lift above 1 on a log scale: 63% at LIFT_SCALE times what the links alone would draw
+    let lift_score = |l: f64| 1.0 - (-(l.max(1.0).ln()) / LIFT_SCALE.ln()).exp();
+    let sat = |x: f64, k: f64| 1.0 - (-x / k).exp();
+    let proximity = (s.ppr / ppr_ref).ln_1p() / (ppr_max / ppr_ref).ln_1p();
+    let community = lift_score(s.community_lift);
+    let evidence = sat(s.evidence, 40.0);
+    let foreign = if s.foreign_numbers.is_empty() {
+        (0.5 * sat(f64::from(s.foreign_contacts), 3.0)).max(sat(
+            f64::from(s.foreign_contacts.saturating_sub(FOREIGN_FEW)),
+            FOREIGN_BREADTH,
+        ))
+    } else {
+        1.0
+    };
+    let shared_device = if s.shares_device_with_seed {
+        1.0
+    } else {
+        // one other number is a new phone or a relative's; a relay box holds many
+        sat(f64::from(s.shared_device.saturating_sub(1)), 5.0)
+    };
+    let per_head = if s.round_payments >= 2 {
+        sat(f64::from(s.round_payments), 4.0)
+    } else {
+        0.0
+    };
+    let money = sat(s.victim_share, MONEY_SCALE);
+    let silent = if s.last_call > 0 {
+        sat((s.silent_s - SILENT_GRACE_S).max(0) as f64, SILENT_SCALE_S)
+    } else {
+        0.0
+    };
+    let mut known = roles;
+    known.0 &= !victim_bit;
+    let known_role = if known.is_empty() { 0.0 } else { 1.0 };
+    let mut components = components;
+    let mut push = |name: &'static str, c: f64| {
+        if let Some(out) = components.as_deref_mut() {
+            out.push((name, c));
+        }
+    };
+    for (name, c) in [
+        ("proximity", proximity),
+        ("community", community),
+        ("evidence", evidence),
+        ("foreign", foreign),
+        ("shared_device", shared_device),
+        ("per_head", per_head),
+        ("money", money),
+        ("known_role", known_role),
+        ("silent", silent),
+    ] {
+        push(name, c);
+    }
+    // the walks' association measures overlap (a core member scores on all three), so
+    // they count once, by the strongest
+    // each stated partner in crime who is a suspect is one piece of evidence; a partner
+    // flagged or in the core counts more than one known only through their own statements
+    let stated = 1.0
+        - (1.0 - STATED_KNOWN).powi(s.stated_known as i32)
+            * (1.0 - STATED_NEAR).powi((s.stated_suspects - s.stated_known) as i32);
+    // arranging a crossing's run-up is half a stated recruitment
+    let organised = f64::from(s.organised) + RUN_UP_SHARE * f64::from(s.run_up_contacts);
+    let organiser = sat(organised, ORGANISER_SCALE);
+    push("stated", stated);
+    push("organiser", organiser);
+    let mut association = community.max(stated);
+    let mut ties = 0.0;
+    if second {
+        let c = lift_score(s.core_lift);
+        // many core contacts, and most of the lead's contacts in the core
+        let t = sat(f64::from(s.core_contacts), CORE_TIES_SCALE)
+            * f64::from(s.core_contacts)
+            / f64::from(s.contacts.max(1));
+        push("core", c);
+        push("core_ties", t);
+        association = association.max(c);
+        ties = t;
+    }
+    let pairs = [
+        (w.proximity, proximity),
+        (w.association, association),
+        (w.association, ties),
+        (w.evidence, evidence),
+        (w.foreign, foreign),
+        (w.shared_device, shared_device),
+        (w.per_head, per_head),
+        (w.money, money),
+        (w.known_role, known_role),
+        (w.organiser, organiser),
+        (w.silent, silent),
+    ];
+    let mut score = 1.0 - pairs.iter().map(|&(w, c)| 1.0 - w * c).product::<f64>();
+    if second {
+        // second stage: among suspects, those the network turns on come first (the
+        // money ends with them, they organised others, or dozens of suspects deal with them)
+        let importance = sat(s.victim_share, IMPORTANCE_MONEY)
+            .max(sat(organised, IMPORTANCE_ORGANISED))
+            .max(sat(
+                f64::from(s.suspect_contacts.saturating_sub(TIES_HANDFUL)),
+                IMPORTANCE_TIES,
+            ));
+        push("suspicion", score);
+        push("importance", importance);
+        score *= IMPORTANCE_FLOOR + (1.0 - IMPORTANCE_FLOOR) * importance;
+    }
+    if roles.0 & victim_bit != 0 {
+        score *= VICTIM_FACTOR;
+    }
+    score
 }
 
 /// The first stage's signals of each entity on its own, for the second stage: the same but for
@@ -1410,8 +1492,9 @@ fn own_signals(
     };
     s.evidence = sub.adj[i]
         .iter()
-        .filter(|&&(_, l)| !is_identity(snap.link(l).kind))
-        .map(|&(_, l)| strength(snap.link(l)))
+        .zip(&sub.st[i])
+        .filter(|&(&(_, l), _)| !is_identity(snap.link(l).kind))
+        .map(|(_, &st)| st)
         .sum();
     match snap.kind(v) {
         EntityKind::Phone => {
