@@ -34,6 +34,10 @@
 //! A person inherits the signals of the identifiers they own or use, and their walk mass is that of
 //! them and their identifiers together.
 //!
+//! A stage scores every candidate (the number alone) and sorts them; components, reasons and paths
+//! are built for the returned leads only, so what a lead costs beyond its signals is paid `limit`
+//! times, not once per candidate.
+//!
 //! Each lead carries up to `paths_per_lead` explanation paths from a seed: the shortest path by evidence
 //! (strong links are short) and the best alternatives through other neighbours.
 
