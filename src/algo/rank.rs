@@ -341,8 +341,9 @@ fn is_lead_kind(k: EntityKind) -> bool {
     )
 }
 
-/// One subgraph row: (neighbour, global link), sorted, and each link's [`strength`] aligned with it.
-type Row = (Vec<(u32, u32)>, Vec<f64>);
+/// One subgraph row: (neighbour, global link), sorted; each link's [`strength`] aligned with it; and
+/// the entity's summed link weight.
+type Row = (Vec<(u32, u32)>, Vec<f64>, f64);
 
 /// The candidate subgraph in local indices: links between its entities that pass the expansion's
 /// filter; hubs keep no links of their own (nothing flows out of them).
@@ -421,27 +422,50 @@ impl Sub {
         let local = &self.local;
         let at = |u: Ix| Some(local[u as usize]).filter(|&j| j != NOT_LOCAL);
         let all_hub = &self.hub;
-        let st_of = |a: &[(u32, u32)]| -> Vec<f64> {
-            a.iter().map(|&(_, l)| strength(snap.link(l))).collect()
+        // a link's weight from one end: its strength (as f32, as the walks store it), damped when
+        // it enters a hub (in the subgraph or not)
+        let threshold = exp.stats.hub_threshold;
+        let weight = move |u: Ix, st: f64| -> f64 {
+            let s = f64::from(st as f32);
+            let j = local[u as usize];
+            let into_hub = if j != NOT_LOCAL {
+                all_hub[j as usize]
+            } else {
+                snap.degree(u) >= threshold || snap.flags(u).contains(Flags::SERVICE)
+            };
+            if into_hub {
+                s * damping
+            } else {
+                s
+            }
         };
-        // the new entities' rows
+        // the new entities' rows, and the summed weight of all their links (inside the subgraph
+        // or not: the walk leaks what leaves it, and the lift compares with the whole graph), in
+        // one pass over their links
         let fresh: Vec<Row> = nodes
             .par_iter()
             .enumerate()
             .map(|(k, &(v, _))| {
                 let i = old + k;
                 if all_hub[i] {
-                    return (Vec::new(), Vec::new());
+                    return (Vec::new(), Vec::new(), 0.0);
                 }
-                let mut a: Vec<(u32, u32)> = snap
-                    .all_links(v)
-                    .filter(|&(_, l)| exp.filter.passes(snap.link(l)))
-                    .filter_map(|(u, l)| at(u).map(|j| (j, l)))
-                    .filter(|&(j, _)| j as usize != i)
-                    .collect();
-                a.sort_unstable();
-                let s = st_of(&a);
-                (a, s)
+                let mut a: Vec<(u32, u32, f64)> = Vec::new();
+                let mut w = 0.0;
+                for (u, l) in snap.all_links(v) {
+                    let link = snap.link(l);
+                    if u == v || !exp.filter.passes(link) {
+                        continue;
+                    }
+                    let st = strength(link);
+                    w += weight(u, st);
+                    if let Some(j) = at(u) {
+                        a.push((j, l, st));
+                    }
+                }
+                a.sort_unstable_by_key(|e| (e.0, e.1));
+                let s = a.iter().map(|e| e.2).collect();
+                (a.into_iter().map(|e| (e.0, e.1)).collect(), s, w)
             })
             .collect();
         // old entities' links to the new ones: (old entity, new entity, link), in row order
@@ -472,15 +496,14 @@ impl Sub {
             self.adj[i as usize].push((j, l));
             self.st[i as usize].push(strength(snap.link(l)));
         }
-        for (a, s) in fresh {
+        let mut new_w = Vec::with_capacity(fresh.len());
+        for (a, s, w) in fresh {
             self.adj.push(a);
             self.st.push(s);
+            new_w.push(w);
         }
-        // all the links' weight, inside the subgraph or not: the walk leaks what leaves it, and the
-        // lift compares with the whole graph
-        let threshold = exp.stats.hub_threshold;
-        let local = &self.local;
-        let all_hub = &self.hub;
+        // the old entities with new links: their weight again (the damping of a link into a new
+        // hub changed)
         let wsum_of = |i: usize| -> f64 {
             if all_hub[i] {
                 return 0.0;
@@ -488,29 +511,12 @@ impl Sub {
             let v = self.nodes[i];
             snap.all_links(v)
                 .filter(|&(u, l)| u != v && exp.filter.passes(snap.link(l)))
-                .map(|(u, l)| {
-                    let s = f64::from(strength(snap.link(l)) as f32);
-                    let j = local[u as usize];
-                    let into_hub = if j != NOT_LOCAL {
-                        all_hub[j as usize]
-                    } else {
-                        snap.degree(u) >= threshold || snap.flags(u).contains(Flags::SERVICE)
-                    };
-                    if into_hub {
-                        s * damping
-                    } else {
-                        s
-                    }
-                })
+                .map(|(u, l)| weight(u, strength(snap.link(l))))
                 .sum()
         };
         let redo: Vec<(u32, f64)> = touched
             .par_iter()
             .map(|&i| (i, wsum_of(i as usize)))
-            .collect();
-        let new_w: Vec<f64> = (old..self.nodes.len())
-            .into_par_iter()
-            .map(wsum_of)
             .collect();
         for (i, w) in redo {
             self.wsum[i as usize] = w;
