@@ -2,7 +2,7 @@ use super::*;
 use crate::ingest::parse::{open, FileParser, TextEncoding};
 use crate::ingest::record::{Origin, Record, Reject};
 use calamine::{CellErrorType, ExcelDateTime, ExcelDateTimeType};
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::{Format, Formula, Workbook};
 
 fn text(cell: Data) -> Result<String, String> {
     let mut s = String::new();
@@ -310,7 +310,8 @@ fn a_number_that_lost_digits_rejects_its_row_naming_file_sheet_row_and_cell() {
     // an unread column's bad number costs nothing.
     ws.write_number(2, 5, "6222020200112345678".parse::<f64>().unwrap())
         .unwrap();
-    ws.write_formula(3, 3, "=1/0").unwrap();
+    ws.write_formula(3, 3, Formula::new("=1/0").set_result("#DIV/0!"))
+        .unwrap();
     ws.write_number(1, 8, 6.2e18).unwrap();
     ws.write_string(0, 8, "备用").unwrap();
     let path = write(&dir, "b.xlsx", &wb.save_to_buffer().unwrap());
