@@ -123,7 +123,7 @@ pub enum ParseError {
     Encoding { path: String, detail: String },
     #[error("{path}: {detail}")]
     Workbook { path: String, detail: String },
-    #[error("{path}: no header in the first rows matches a known layout (the first row is {header:?}). Expected one of:\n{expected}")]
+    #[error("{path}: the header {header:?} matches no known layout (nor does any of the next rows, searched in case it is a title). Expected one of:\n{expected}")]
     UnknownLayout {
         path: String,
         header: String,

@@ -95,7 +95,6 @@ pub(crate) fn open(path: &Path) -> Result<Vec<OpenedSheet>, ParseError> {
         }
         let file: Arc<str> = Arc::from(format!("{name} [{sheet}]"));
         out.push(recognise(&file, range)?);
-        out.last_mut().expect("just pushed").name = file;
     }
     if out.is_empty() {
         return Err(ParseError::Empty { path: name });
@@ -189,8 +188,7 @@ fn recognise(file: &Arc<str>, range: Range<Data>) -> Result<OpenedSheet, ParseEr
             titles.first().map_or("", |(_, t)| t.as_str()),
         ));
     };
-    let mut warnings = super::header_warnings(file, &map, &titles);
-    warnings.shrink_to_fit();
+    let warnings = super::header_warnings(file, &map, &titles);
     let mut used = vec![false; range.width()];
     for i in map.index.iter().flatten() {
         if let Some(u) = used.get_mut(usize::from(*i)) {
