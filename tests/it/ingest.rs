@@ -190,12 +190,45 @@ fn a_generated_case_imported_twice_or_file_by_file_leaves_identical_stats() {
 fn an_xlsx_bank_statement_imports_like_the_same_rows_as_csv() {
     use rust_xlsxwriter::{Format, Workbook};
     let dir = Dir::new();
-    let header = ["交易卡号", "交易户名", "交易时间", "交易金额", "收付标志", "交易对手账卡号", "对手户名", "交易流水号"];
+    let header = [
+        "交易卡号",
+        "交易户名",
+        "交易时间",
+        "交易金额",
+        "收付标志",
+        "交易对手账卡号",
+        "对手户名",
+        "交易流水号",
+    ];
     // (counterparty as a number, day, hh:mm:ss, amount, flag, counterparty name, tx id)
     let rows = [
-        (6_217_001_234_567_891.0, 5, (14, 30, 15), 5000.0, "出", "李四", "T001"),
-        (622_848_001_234.0, 5, (15, 0, 0), 1234.56, "进", "王五", "T002"),
-        (6_217_001_234_567_891.0, 6, (9, 5, 59), 300.0, "进", "李四", "T003"),
+        (
+            6_217_001_234_567_891.0,
+            5,
+            (14, 30, 15),
+            5000.0,
+            "出",
+            "李四",
+            "T001",
+        ),
+        (
+            622_848_001_234.0,
+            5,
+            (15, 0, 0),
+            1234.56,
+            "进",
+            "王五",
+            "T002",
+        ),
+        (
+            6_217_001_234_567_891.0,
+            6,
+            (9, 5, 59),
+            300.0,
+            "进",
+            "李四",
+            "T003",
+        ),
     ];
     let own = "6222020200112345678";
     let mut wb = Workbook::new();
@@ -233,7 +266,10 @@ fn an_xlsx_bank_statement_imports_like_the_same_rows_as_csv() {
     let c = dir.json(&["import", "--db", "dbc", "--json", "statement.csv"]);
     assert_eq!(x["rejected"], 0, "{x:#}");
     assert_eq!(c["rejected"], 0, "{c:#}");
-    assert_eq!(x["files"][0]["file"], "statement.xlsx [账户交易明细]", "{x:#}");
+    assert_eq!(
+        x["files"][0]["file"], "statement.xlsx [账户交易明细]",
+        "{x:#}"
+    );
     assert_eq!(x["files"][0]["records"], 3, "{x:#}");
     for key in ["entities_new", "links_new", "evidence_new"] {
         assert_eq!(x[key], c[key], "{key}: {x:#} {c:#}");

@@ -170,7 +170,7 @@ fn recognise(file: &Arc<str>, range: Range<Data>) -> Result<OpenedSheet, ParseEr
         if row.iter().all(is_blank) {
             continue;
         }
-        let names: Vec<String> = row.iter().map(|c| lossy(c)).collect();
+        let names: Vec<String> = row.iter().map(lossy).collect();
         let names_ref: Vec<&str> = names.iter().map(String::as_str).collect();
         let line = u64::from(origin.0) + i as u64 + 1;
         if let Some(hit) = header::detect(&names_ref) {
@@ -313,7 +313,10 @@ pub(crate) fn cell_text(cell: &Data, out: &mut String) -> Result<(), Bad> {
             let v = dt.as_f64();
             if !v.is_finite() || v < 0.0 {
                 let _ = write!(out, "{v}");
-                return Err(Bad::new("bad_time", format!("date serial {v} is not a date")));
+                return Err(Bad::new(
+                    "bad_time",
+                    format!("date serial {v} is not a date"),
+                ));
             }
             if dt.is_duration() {
                 let _ = write!(out, "{}", (v * 86_400.0).round() as i64);
@@ -322,7 +325,13 @@ pub(crate) fn cell_text(cell: &Data, out: &mut String) -> Result<(), Bad> {
             let secs = ((v - v.floor()) * 86_400.0).round() as i64;
             if v < 1.0 {
                 // A time of day without a date (or a duration formatted as a time).
-                let _ = write!(out, "{}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60);
+                let _ = write!(
+                    out,
+                    "{}:{:02}:{:02}",
+                    secs / 3600,
+                    secs % 3600 / 60,
+                    secs % 60
+                );
                 return Ok(());
             }
             // calamine knows the workbook's date system (1900 or 1904) and Excel's 1900 leap-year

@@ -21,9 +21,15 @@ fn serial(day: (i64, i64, i64), time: (i64, i64, i64)) -> f64 {
 #[test]
 fn whole_numbers_are_their_exact_digits_or_an_error() {
     assert_eq!(text(Data::Float(13_800_138_000.0)).unwrap(), "13800138000");
-    assert_eq!(text(Data::Float(622_848_001_234.0)).unwrap(), "622848001234");
+    assert_eq!(
+        text(Data::Float(622_848_001_234.0)).unwrap(),
+        "622848001234"
+    );
     assert_eq!(text(Data::Float(-500.0)).unwrap(), "-500");
-    assert_eq!(text(Data::Int(6_222_020_200_112_345)).unwrap(), "6222020200112345");
+    assert_eq!(
+        text(Data::Int(6_222_020_200_112_345)).unwrap(),
+        "6222020200112345"
+    );
     // 15 significant digits are exact; a 16-digit number below 2^53 is exact unless it ends in the
     // 0 a spreadsheet writes past its 15 digits.
     assert_eq!(
@@ -39,7 +45,10 @@ fn whole_numbers_are_their_exact_digits_or_an_error() {
     // A 19-digit card stored as a double.
     let card: f64 = "6222020200112345678".parse().unwrap();
     let lost = text(Data::Float(card)).unwrap_err();
-    assert!(lost.contains("6.22202020011234") && lost.contains("text"), "{lost}");
+    assert!(
+        lost.contains("6.22202020011234") && lost.contains("text"),
+        "{lost}"
+    );
     assert!(text(Data::Float(f64::NAN)).is_err());
 }
 
@@ -190,9 +199,7 @@ fn statements() -> (Vec<u8>, Vec<String>) {
                             .unwrap();
                         let (y, m, dd) = *d;
                         let (h, mi, s) = *t;
-                        fields.push(format!(
-                            "{y:04}-{m:02}-{dd:02} {h:02}:{mi:02}:{s:02}"
-                        ));
+                        fields.push(format!("{y:04}-{m:02}-{dd:02} {h:02}:{mi:02}:{s:02}"));
                     }
                 }
             }
@@ -253,22 +260,20 @@ fn every_sheet_parses_like_the_same_rows_as_csv() {
     );
     for (sheet, csv) in sheets.iter().zip(&csvs) {
         assert!(
-            sheet.warnings.iter().any(|w| w.contains("2 title row(s)")
-                && w.contains("XX银行账户交易明细")),
+            sheet
+                .warnings
+                .iter()
+                .any(|w| w.contains("2 title row(s)") && w.contains("XX银行账户交易明细")),
             "{:?}",
             sheet.warnings
         );
         let from_csv = drain(
-            FileParser::from_reader("s.csv", Box::new(std::io::Cursor::new(csv.clone())))
-                .unwrap(),
+            FileParser::from_reader("s.csv", Box::new(std::io::Cursor::new(csv.clone()))).unwrap(),
         );
         assert!(sheet.rejects.is_empty() && from_csv.rejects.is_empty());
         assert!(!sheet.records.is_empty());
         let strip = |p: &Parsed| -> Vec<(u64, Record)> {
-            p.records
-                .iter()
-                .map(|(o, r)| (o.line, r.clone()))
-                .collect()
+            p.records.iter().map(|(o, r)| (o.line, r.clone())).collect()
         };
         // Same records on the same lines (the header is on row 3 in both).
         assert_eq!(strip(sheet), strip(&from_csv));
@@ -322,7 +327,10 @@ fn a_number_that_lost_digits_rejects_its_row_naming_file_sheet_row_and_cell() {
     let file = format!("{} [流水]", path.display());
     let r = &got.rejects;
     assert_eq!(r.len(), 2, "{r:?}");
-    assert_eq!((r[0].file.as_str(), r[0].line, r[0].reason), (file.as_str(), 3, "bad_number"));
+    assert_eq!(
+        (r[0].file.as_str(), r[0].line, r[0].reason),
+        (file.as_str(), 3, "bad_number")
+    );
     assert!(r[0].detail.starts_with("cell F3: "), "{}", r[0].detail);
     assert!(r[0].raw.contains("6.22202020011234"), "{}", r[0].raw);
     assert_eq!((r[1].line, r[1].reason), (4, "bad_cell"));
@@ -333,8 +341,15 @@ fn a_number_that_lost_digits_rejects_its_row_naming_file_sheet_row_and_cell() {
 fn damaged_encrypted_and_empty_workbooks_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let err = |path: &std::path::Path| open(path).err().expect("an error").to_string();
-    let e = err(&write(&dir, "junk.xlsx", b"PK\x03\x04 this is not a zip archive"));
-    assert!(e.contains("junk.xlsx") && e.contains("not a readable workbook"), "{e}");
+    let e = err(&write(
+        &dir,
+        "junk.xlsx",
+        b"PK\x03\x04 this is not a zip archive",
+    ));
+    assert!(
+        e.contains("junk.xlsx") && e.contains("not a readable workbook"),
+        "{e}"
+    );
     // An OLE container (what an encrypted .xlsx is) holding garbage, named .xls.
     let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     ole.extend([0u8; 600]);
@@ -351,7 +366,14 @@ fn damaged_encrypted_and_empty_workbooks_are_clear_errors() {
     assert!(e.contains("empty.xlsx") && e.contains("empty"), "{e}");
     // A sheet whose rows match no layout names the sheet.
     let mut wb = Workbook::new();
-    wb.add_worksheet().set_name("说明").unwrap().write_string(0, 0, "本文件仅供查询").unwrap();
+    wb.add_worksheet()
+        .set_name("说明")
+        .unwrap()
+        .write_string(0, 0, "本文件仅供查询")
+        .unwrap();
     let e = err(&write(&dir, "notes.xlsx", &wb.save_to_buffer().unwrap()));
-    assert!(e.contains("notes.xlsx [说明]") && e.contains("本文件仅供查询"), "{e}");
+    assert!(
+        e.contains("notes.xlsx [说明]") && e.contains("本文件仅供查询"),
+        "{e}"
+    );
 }
