@@ -373,23 +373,20 @@ pub struct Previous<'a> {
 pub fn run(
     snap: &Snapshot,
     params: &RunParams,
-    group_cfg: &GroupConfig,
     id: u32,
     time: crate::model::Timestamp,
     previous: Option<Previous<'_>>,
 ) -> Result<(Run, Detection), GraphError> {
     let t = Instant::now();
     let det = detect(snap, params)?;
-    Ok(finish(snap, params, group_cfg, det, id, time, previous, t))
+    Ok(finish(snap, params, det, id, time, previous, t))
 }
 
-/// A run from a detection: ids matched to `previous`, the report and the linked groups.
-/// `seconds` counts from `started`.
-#[allow(clippy::too_many_arguments)]
+/// A run from a detection: ids matched to `previous`, the report and the linked groups (when
+/// `params.groups` asks for them). `seconds` counts from `started`.
 pub fn finish(
     snap: &Snapshot,
     params: &RunParams,
-    group_cfg: &GroupConfig,
     det: Detection,
     id: u32,
     time: crate::model::Timestamp,
@@ -404,7 +401,9 @@ pub fn finish(
         previous.as_ref().map_or(1, |p| p.next_community),
     );
     let communities = super::report::report(snap, &det, &ids, params.seed);
-    let groups = linked_groups(snap, &det, &ids, group_cfg);
+    let groups = params.groups.map_or_else(Vec::new, |g| {
+        linked_groups(snap, &det, &ids, &GroupConfig::new(g, params.seed))
+    });
     let info = RunInfo {
         id,
         params: params.clone(),
@@ -585,7 +584,7 @@ pub fn compare(a: &Membership, b: &Membership) -> Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::run::Weighting;
+    use crate::model::run::{GroupParams, Weighting};
 
     /// Two triangles (0-1-2, 3-4-5) joined by one weak call, persons only.
     fn two_triangles(extra: &[(u32, u32)]) -> Snapshot {
@@ -603,6 +602,7 @@ mod tests {
             max_holders: DEFAULT_MAX_HOLDERS,
             // the triangles are tied by kinship links, which the operational weighting leaves out
             weighting: Weighting::Evidence,
+            groups: Some(GroupParams::STANDARD),
         }
     }
 

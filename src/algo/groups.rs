@@ -20,37 +20,34 @@
 
 use super::graph::Graph;
 use super::leiden::{leiden, LeidenConfig, Quality};
-use crate::model::run::GroupMerge;
+use crate::model::run::{GroupMerge, GroupParams};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-/// Parameters of [`groups`].
+/// Parameters of [`groups`]: the run's factors ([`GroupParams`]) and its seed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupConfig {
-    /// Parts are sets of members this many times denser than their community (CPM resolution
-    /// relative to the community's density).
     pub part_density: f64,
-    /// Groups are merged while the density of the ties between them is at least this many times
-    /// the community's density.
     pub link_density: f64,
     pub seed: u64,
 }
 
 impl GroupConfig {
-    /// The parameters of a community run.
-    pub fn standard(seed: u64) -> GroupConfig {
+    pub fn new(p: GroupParams, seed: u64) -> GroupConfig {
         GroupConfig {
-            part_density: DEFAULT_PART_DENSITY,
-            link_density: DEFAULT_LINK_DENSITY,
+            part_density: p.part_density,
+            link_density: p.link_density,
             seed,
         }
     }
-}
 
-pub const DEFAULT_PART_DENSITY: f64 = 2.0;
-pub const DEFAULT_LINK_DENSITY: f64 = 0.2;
+    /// The standard factors ([`GroupParams::STANDARD`]).
+    pub fn standard(seed: u64) -> GroupConfig {
+        GroupConfig::new(GroupParams::STANDARD, seed)
+    }
+}
 
 /// One merge of two groups of parts.
 /// A linked group: parts of one community merged by [`GroupMerge`]s.
@@ -384,7 +381,10 @@ mod tests {
         assert_eq!(gr.size, 16);
         assert_eq!(gr.parts.iter().sum::<u32>(), 16);
         assert_eq!(gr.merges.len() + 1, gr.parts.len());
-        assert!(gr.merges.iter().all(|x| x.ratio >= DEFAULT_LINK_DENSITY));
+        assert!(gr
+            .merges
+            .iter()
+            .all(|x| x.ratio >= GroupParams::STANDARD.link_density));
         assert_eq!(h.groups.iter().map(|g| g.size).sum::<u32>(), 26);
         // the same on any seed's run, and again with the same seed
         assert_eq!(h, groups(&g, &m, 1, &GroupConfig::standard(1)));

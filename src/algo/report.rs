@@ -277,6 +277,7 @@ mod tests {
             graph: GraphKind::Person,
             max_holders: DEFAULT_MAX_HOLDERS,
             weighting: crate::model::run::Weighting::Operational,
+            groups: None,
         };
         let det = detect(&snap, &params).unwrap();
         let (m, ids, _) = assign_ids(&snap, &det, None, 1);

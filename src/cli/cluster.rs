@@ -14,7 +14,9 @@ use crate::algo::projection::{entity_edges, person_projection, ProjectionConfig}
 use crate::cluster::partition::read_node_map;
 use crate::cluster::{run, Algo, ClusterConfig, ClusterResult, ExportWriter, Manifest, Params};
 use crate::ingest::edgelist::read_edgelist;
-use crate::model::run::{Algo as RunAlgo, ClusterShape, GraphKind, RunInfo, RunParams, Weighting};
+use crate::model::run::{
+    Algo as RunAlgo, ClusterShape, GraphKind, GroupParams, RunInfo, RunParams, Weighting,
+};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 
@@ -396,6 +398,7 @@ fn save_run(
         max_holders: m.max_holders.unwrap_or(50),
         // `export` writes the person projection at its evidence weighting (ProjectionConfig::standard).
         weighting: Weighting::Evidence,
+        groups: Some(GroupParams::STANDARD),
     };
     let (snap, _) = Snapshot::build(store, 0).context("building the snapshot")?;
     let by_ref: HashMap<&str, u32> = refs
@@ -430,7 +433,6 @@ fn save_run(
     let (mut run, _) = community::finish(
         &snap,
         &params,
-        &crate::algo::groups::GroupConfig::standard(params.seed),
         det,
         latest.as_ref().map_or(1, |r| r.id + 1),
         now,

@@ -4,8 +4,9 @@
 
 use super::{print_json, DbArg};
 use crate::algo::community::{self, compare, Previous, DEFAULT_MAX_HOLDERS};
-use crate::algo::groups::GroupConfig;
-use crate::model::run::{Algo, CommunitySummary, GraphKind, Run, RunInfo, RunParams, Weighting};
+use crate::model::run::{
+    Algo, CommunitySummary, GraphKind, GroupParams, Run, RunInfo, RunParams, Weighting,
+};
 use crate::model::time::{BeijingTime, Yuan};
 use crate::model::Roles;
 use crate::server::runs::{describe, groups_json, info_json, run_json};
@@ -93,11 +94,11 @@ pub struct CommunitiesArgs {
     pub limit: usize,
     /// Linked groups: sub-communities are sets of members this many times denser than their
     /// community.
-    #[arg(long, default_value_t = crate::algo::groups::DEFAULT_PART_DENSITY)]
+    #[arg(long, default_value_t = GroupParams::STANDARD.part_density)]
     pub part_density: f64,
     /// Linked groups: sub-communities are joined while the ties between them are at least this
     /// many times as dense as their community.
-    #[arg(long, default_value_t = crate::algo::groups::DEFAULT_LINK_DENSITY)]
+    #[arg(long, default_value_t = GroupParams::STANDARD.link_density)]
     pub link_density: f64,
 }
 
@@ -133,6 +134,14 @@ pub fn run(a: &CommunitiesArgs) -> Result<()> {
             a.resolution
         );
     }
+    for (name, x) in [
+        ("--part-density", a.part_density),
+        ("--link-density", a.link_density),
+    ] {
+        if !(x.is_finite() && x > 0.0) {
+            bail!("{name} must be a positive number (got {x})");
+        }
+    }
     let params = RunParams {
         algo: match a.algo {
             AlgoArg::Leiden => Algo::Leiden,
@@ -151,23 +160,14 @@ pub fn run(a: &CommunitiesArgs) -> Result<()> {
             WeightingArg::Operational => Weighting::Operational,
             WeightingArg::Evidence => Weighting::Evidence,
         },
-    };
-    for (name, x) in [
-        ("--part-density", a.part_density),
-        ("--link-density", a.link_density),
-    ] {
-        if !(x.is_finite() && x > 0.0) {
-            bail!("{name} must be a positive number (got {x})");
-        }
-    }
-    let groups = GroupConfig {
-        part_density: a.part_density,
-        link_density: a.link_density,
-        seed: a.seed,
+        groups: Some(GroupParams {
+            part_density: a.part_density,
+            link_density: a.link_density,
+        }),
     };
     let store = Store::open(&a.db.db)
         .with_context(|| format!("opening the store at {}", a.db.db.display()))?;
-    let (run, snap_s) = run_on_store(&store, &params, &groups)?;
+    let (run, snap_s) = run_on_store(&store, &params)?;
     if format(a) == FormatArg::Table {
         eprintln!(
             "snapshot {snap_s:.1} s, run {:.1} s; run {} written",
@@ -179,7 +179,7 @@ pub fn run(a: &CommunitiesArgs) -> Result<()> {
 
 /// Builds the snapshot, runs detection with ids matched to the latest run, writes the run. Returns
 /// it with the snapshot's build time. Used by `communities` and `demo`.
-pub fn run_on_store(store: &Store, params: &RunParams, groups: &GroupConfig) -> Result<(Run, f64)> {
+pub fn run_on_store(store: &Store, params: &RunParams) -> Result<(Run, f64)> {
     let t = Instant::now();
     let (snap, _) = Snapshot::build(store, 0).context("building the snapshot")?;
     let snap_s = t.elapsed().as_secs_f64();
@@ -200,7 +200,7 @@ pub fn run_on_store(store: &Store, params: &RunParams, groups: &GroupConfig) -> 
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let (run, _) =
-        community::run(&snap, params, groups, id, now, previous).context("community detection")?;
+        community::run(&snap, params, id, now, previous).context("community detection")?;
     store.put_run(&run).context("writing the run")?;
     Ok((run, snap_s))
 }
@@ -486,7 +486,7 @@ fn print_table(store: &Store, run: &Run, limit: usize) -> Result<()> {
     let singletons = sizes.iter().filter(|&&s| s == 1).count();
     writeln!(
         out,
-        "run {}: {}{} on the {} graph ({} weighting, γ {}, seed {}), {} — {} nodes, {} edges, modularity {:.4}",
+        "run {}: {}{} on the {} graph ({} weighting, γ {}, seed {}{}), {} — {} nodes, {} edges, modularity {:.4}",
         info.id,
         info.params.algo.as_str(),
         info.cluster.map_or_else(String::new, |c| format!(
@@ -497,6 +497,10 @@ fn print_table(store: &Store, run: &Run, limit: usize) -> Result<()> {
         info.params.weighting.as_str(),
         info.params.resolution,
         info.params.seed,
+        info.params.groups.map_or_else(String::new, |g| format!(
+            ", linked groups at {}× / {}× the density",
+            g.part_density, g.link_density
+        )),
         BeijingTime(info.time),
         info.nodes,
         info.edges,

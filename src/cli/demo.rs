@@ -92,13 +92,10 @@ pub fn run(a: &DemoArgs) -> Result<()> {
                 graph: crate::model::run::GraphKind::Person,
                 max_holders: crate::algo::community::DEFAULT_MAX_HOLDERS,
                 weighting: crate::model::run::Weighting::Operational,
+                groups: Some(crate::model::run::GroupParams::STANDARD),
             };
-            let (run, _) = super::communities::run_on_store(
-                &store,
-                &params,
-                &crate::algo::groups::GroupConfig::standard(params.seed),
-            )
-            .context("running community detection")?;
+            let (run, _) = super::communities::run_on_store(&store, &params)
+                .context("running community detection")?;
             println!(
                 "community run {}: {} communities, modularity {:.3} ({:.1} s)",
                 run.info.id, run.info.communities, run.info.modularity, run.info.seconds

@@ -99,10 +99,10 @@ fn layout_rank(l: Layout) -> u8 {
 /// Opens every file and recognises its layout, in the order they will be imported. Call it before
 /// opening the store, so that a bad file stops the import before anything is written.
 pub fn open_files(paths: &[PathBuf]) -> Result<Vec<FileParser>, ParseError> {
-    let mut parsers = paths
-        .iter()
-        .map(|p| parse::open(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut parsers = Vec::with_capacity(paths.len());
+    for p in paths {
+        parsers.extend(parse::open(p)?);
+    }
     parsers.sort_by_key(|p| layout_rank(p.layout()));
     Ok(parsers)
 }

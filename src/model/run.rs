@@ -85,6 +85,28 @@ pub struct RunParams {
     pub max_holders: u32,
     /// How the person projection weighs its ties.
     pub weighting: Weighting,
+    /// How the linked groups inside each community were found; `None`: the run has none (it was
+    /// written before linked groups existed).
+    pub groups: Option<GroupParams>,
+}
+
+/// The two factors of the linked groups (`algo::groups`), relative to each community's density.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GroupParams {
+    /// Sub-communities are sets of members this many times denser than their community (the CPM
+    /// resolution relative to the community's density).
+    pub part_density: f64,
+    /// Sub-communities are joined while the density of the ties between them is at least this
+    /// many times the community's density.
+    pub link_density: f64,
+}
+
+impl GroupParams {
+    /// The factors a run uses unless told otherwise.
+    pub const STANDARD: GroupParams = GroupParams {
+        part_density: 2.0,
+        link_density: 0.2,
+    };
 }
 
 /// A stored run without its communities and membership.

@@ -127,7 +127,7 @@ fn schemas() -> Value {
             "paths": {"type": "array", "items": {"type": "array", "items": r("Step")}}}},
         "RunInfo": {"type": "object", "properties": {"run": {"type": "integer"}, "algo": {"type": "string", "enum": ["leiden", "louvain", "lpa", "wcc"]},
             "graph": {"type": "string", "enum": ["person", "entity"]}, "resolution": {"type": "number"}, "seed": {"type": "integer"},
-            "max_holders": {"type": "integer"}, "weighting": {"type": "string", "enum": ["operational", "evidence"]}, "time": {"type": "integer"}, "seconds": {"type": "number"}, "modularity": {"type": "number"},
+            "max_holders": {"type": "integer"}, "weighting": {"type": "string", "enum": ["operational", "evidence"]}, "group_params": {"type": ["object", "null"], "properties": {"part_density": {"type": "number"}, "link_density": {"type": "number"}}}, "time": {"type": "integer"}, "seconds": {"type": "number"}, "modularity": {"type": "number"},
             "generation": {"type": "integer"}, "entities": {"type": "integer"}, "links": {"type": "integer"}, "nodes": {"type": "integer"},
             "edges": {"type": "integer"}, "community_count": {"type": "integer"}}},
         "Run": {"allOf": [r("RunInfo"), {"type": "object", "properties": {"truncated": {"type": "boolean"}, "communities": {"type": "array", "items": r("Community")}}}]},

@@ -25,6 +25,10 @@ pub fn info_json(r: &RunInfo) -> Value {
         "seed": r.params.seed,
         "max_holders": r.params.max_holders,
         "weighting": r.params.weighting.as_str(),
+        "group_params": r.params.groups.map(|g| json!({
+            "part_density": g.part_density,
+            "link_density": g.link_density,
+        })),
         "time": r.time,
         "seconds": r.seconds,
         "modularity": r.modularity,

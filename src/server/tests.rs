@@ -1068,16 +1068,9 @@ async fn community_runs_membership_and_their_audit() {
         graph: GraphKind::Person,
         max_holders: DEFAULT_MAX_HOLDERS,
         weighting: crate::model::run::Weighting::Operational,
+        groups: Some(crate::model::run::GroupParams::STANDARD),
     };
-    let (r, _) = run(
-        &snap,
-        &params,
-        &crate::algo::groups::GroupConfig::standard(1),
-        1,
-        1_700_000_000,
-        None,
-    )
-    .unwrap();
+    let (r, _) = run(&snap, &params, 1, 1_700_000_000, None).unwrap();
     store.put_run(&r).unwrap();
 
     let (s, v, _) = t.get("/api/communities/runs", &c).await;

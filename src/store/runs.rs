@@ -14,8 +14,8 @@
 use super::codec::{Dec, Enc};
 use super::{Batch, CorruptionError, Store, StoreError};
 use crate::model::run::{
-    Algo, ClusterShape, CommunityLink, CommunitySummary, GraphKind, GroupMerge, KeyPerson, KeyRole,
-    LinkedGroup, MemberEntry, Membership, Run, RunInfo, RunParams, Weighting,
+    Algo, ClusterShape, CommunityLink, CommunitySummary, GraphKind, GroupMerge, GroupParams,
+    KeyPerson, KeyRole, LinkedGroup, MemberEntry, Membership, Run, RunInfo, RunParams, Weighting,
 };
 use crate::model::EntityId;
 
@@ -28,9 +28,10 @@ fn key(id: u32) -> String {
     format!("{id:010}")
 }
 
-/// Version 2 appends the cluster shape (processes, workers; 0, 0 for one machine) to version 1.
+/// Version 2 appends the cluster shape (processes, workers; 0, 0 for one machine) and the
+/// weighting to version 1; version 3 appends the linked groups' factors (a flag, then the two).
 fn encode_info(r: &RunInfo) -> Vec<u8> {
-    let mut e = Enc::with_tag(2);
+    let mut e = Enc::with_tag(3);
     e.u32(r.id)
         .u8(r.params.algo as u8)
         .f64(r.params.resolution)
@@ -54,13 +55,20 @@ fn encode_info(r: &RunInfo) -> Vec<u8> {
     e.u32(c.processes)
         .u32(c.workers)
         .u8(r.params.weighting as u8);
+    match r.params.groups {
+        Some(g) => e.u8(1).f64(g.part_density).f64(g.link_density),
+        None => e.u8(0),
+    };
     e.finish()
 }
 
 fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
     // version 1 (before cluster runs and the weighting were recorded): one machine, every tie
     // weighed by its evidence
-    let version = if b.first() == Some(&1) { 1 } else { 2 };
+    let version = match b.first() {
+        Some(&v @ (1 | 2)) => v,
+        _ => 3,
+    };
     let mut d = Dec::tag(b, "run", version)?;
     let id = d.u32()?;
     let algo = d.u8()?;
@@ -80,6 +88,7 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
             graph,
             max_holders: d.u32()?,
             weighting: Weighting::Evidence,
+            groups: None,
         },
         time: d.i64()?,
         seconds: d.f64()?,
@@ -93,12 +102,22 @@ fn decode_info(b: &[u8]) -> Result<RunInfo, CorruptionError> {
         next_community: d.u32()?,
         cluster: None,
     };
-    if version == 2 {
+    if version >= 2 {
         let (processes, workers) = (d.u32()?, d.u32()?);
         info.cluster = (processes > 0).then_some(ClusterShape { processes, workers });
         let w = d.u8()?;
         info.params.weighting = Weighting::from_code(w)
             .ok_or_else(|| CorruptionError::new("run", format!("weighting {w}")))?;
+    }
+    if version >= 3 {
+        info.params.groups = match d.u8()? {
+            0 => None,
+            1 => Some(GroupParams {
+                part_density: d.f64()?,
+                link_density: d.f64()?,
+            }),
+            f => return Err(CorruptionError::new("run", format!("groups flag {f}"))),
+        };
     }
     d.end()?;
     Ok(info)
@@ -393,6 +412,10 @@ mod tests {
                     graph: GraphKind::Person,
                     max_holders: 20,
                     weighting: Weighting::Operational,
+                    groups: Some(GroupParams {
+                        part_density: 2.5,
+                        link_density: 0.25,
+                    }),
                 },
                 time: 1_700_000_000,
                 seconds: 0.25,
@@ -499,5 +522,28 @@ mod tests {
             assert!(decode_groups(&g[..cut]).is_err(), "cut at {cut}");
         }
         assert!(decode_info(&[2]).is_err());
+        let i = encode_info(&sample(1).info);
+        for cut in 1..i.len() {
+            assert!(decode_info(&i[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut bad = i.clone();
+        bad[i.len() - 17] = 7;
+        assert!(decode_info(&bad).is_err(), "an unknown groups flag");
+    }
+
+    #[test]
+    fn runs_written_before_the_groups_factors_read_as_none() {
+        let mut r = sample(2).info;
+        // version 2: version 3 without the groups' flag and factors
+        let mut v2 = encode_info(&r);
+        v2.truncate(v2.len() - 17);
+        v2[0] = 2;
+        r.params.groups = None;
+        assert_eq!(decode_info(&v2).unwrap(), r);
+        let s = Store::in_memory();
+        let mut none = sample(3);
+        none.info.params.groups = None;
+        s.put_run(&none).unwrap();
+        assert_eq!(s.run(3).unwrap().unwrap(), none);
     }
 }

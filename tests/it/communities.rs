@@ -12,9 +12,8 @@
 
 use super::support::Dir;
 use fraudnet::algo::community::{run, Previous, DEFAULT_MAX_HOLDERS};
-use fraudnet::algo::groups::GroupConfig;
 use fraudnet::model::ident::parse_ref;
-use fraudnet::model::run::{Algo, GraphKind, RunParams, Weighting};
+use fraudnet::model::run::{Algo, GraphKind, GroupParams, RunParams, Weighting};
 use fraudnet::snapshot::Snapshot;
 use fraudnet::store::Store;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -59,8 +58,9 @@ pub fn check(dir: &Path, seed: u64) {
         graph: GraphKind::Person,
         max_holders: DEFAULT_MAX_HOLDERS,
         weighting: Weighting::Operational,
+        groups: Some(GroupParams::STANDARD),
     };
-    let (first, _) = run(&snap, &params, &GroupConfig::standard(42), 1, 0, None).unwrap();
+    let (first, _) = run(&snap, &params, 1, 0, None).unwrap();
     store.put_run(&first).unwrap();
     let m = &first.membership;
     let c = m.get(seed_id).expect("the seed has a community").community;
@@ -164,7 +164,6 @@ pub fn check(dir: &Path, seed: u64) {
     let (second, _) = run(
         &snap,
         &params,
-        &GroupConfig::standard(7),
         2,
         0,
         Some(Previous {

@@ -182,3 +182,109 @@ fn a_generated_case_imported_twice_or_file_by_file_leaves_identical_stats() {
         assert_eq!(check["sound"], true, "{check:#}");
     }
 }
+
+/// A bank statement as an .xlsx workbook (a merged title row above the header, card numbers and
+/// amounts stored as numbers, times as date cells) imports to the same links and evidence as the
+/// same rows as CSV.
+#[test]
+fn an_xlsx_bank_statement_imports_like_the_same_rows_as_csv() {
+    use rust_xlsxwriter::{Format, Workbook};
+    let dir = Dir::new();
+    let header = [
+        "交易卡号",
+        "交易户名",
+        "交易时间",
+        "交易金额",
+        "收付标志",
+        "交易对手账卡号",
+        "对手户名",
+        "交易流水号",
+    ];
+    // (counterparty as a number, day, hh:mm:ss, amount, flag, counterparty name, tx id)
+    let rows = [
+        (
+            6_217_001_234_567_891.0,
+            5,
+            (14, 30, 15),
+            5000.0,
+            "出",
+            "李四",
+            "T001",
+        ),
+        (
+            622_848_001_234.0,
+            5,
+            (15, 0, 0),
+            1234.56,
+            "进",
+            "王五",
+            "T002",
+        ),
+        (
+            6_217_001_234_567_891.0,
+            6,
+            (9, 5, 59),
+            300.0,
+            "进",
+            "李四",
+            "T003",
+        ),
+    ];
+    let own = "6222020200112345678";
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("账户交易明细").unwrap();
+    ws.merge_range(0, 0, 0, 7, "XX银行账户交易明细", &Format::new().set_bold())
+        .unwrap();
+    let mut csv = "XX银行账户交易明细,,,,,,,\n".to_string();
+    for (j, h) in header.iter().enumerate() {
+        ws.write_string(1, j as u16, *h).unwrap();
+    }
+    csv.push_str(&header.join(","));
+    csv.push('\n');
+    let when = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    for (i, (counter, day, (h, m, s), amount, flag, name, tx)) in rows.iter().enumerate() {
+        let r = 2 + i as u32;
+        // 2024-03-01 is serial 45352 in the 1900 date system.
+        let serial = 45_352.0 + f64::from(day - 1) + f64::from(h * 3600 + m * 60 + s) / 86_400.0;
+        ws.write_string(r, 0, own).unwrap();
+        ws.write_string(r, 1, "张三").unwrap();
+        ws.write_number_with_format(r, 2, serial, &when).unwrap();
+        ws.write_number(r, 3, *amount).unwrap();
+        ws.write_string(r, 4, *flag).unwrap();
+        ws.write_number(r, 5, *counter).unwrap();
+        ws.write_string(r, 6, *name).unwrap();
+        ws.write_string(r, 7, *tx).unwrap();
+        csv.push_str(&format!(
+            "{own},张三,2024-03-{day:02} {h:02}:{m:02}:{s:02},{amount},{flag},{counter},{name},{tx}\n"
+        ));
+    }
+    wb.save(dir.join("statement.xlsx")).unwrap();
+    std::fs::write(dir.join("statement.csv"), csv).unwrap();
+
+    let x = dir.json(&["import", "--db", "dbx", "--json", "statement.xlsx"]);
+    let c = dir.json(&["import", "--db", "dbc", "--json", "statement.csv"]);
+    assert_eq!(x["rejected"], 0, "{x:#}");
+    assert_eq!(c["rejected"], 0, "{c:#}");
+    assert_eq!(
+        x["files"][0]["file"], "statement.xlsx [账户交易明细]",
+        "{x:#}"
+    );
+    assert_eq!(x["files"][0]["records"], 3, "{x:#}");
+    for key in ["entities_new", "links_new", "evidence_new"] {
+        assert_eq!(x[key], c[key], "{key}: {x:#} {c:#}");
+    }
+    let shown = |db: &str| {
+        let mut v = dir.json(&["show", "--db", db, "--json", &format!("account:{own}")]);
+        for l in v["links"].as_array_mut().unwrap() {
+            for e in l["evidence"].as_array_mut().unwrap() {
+                e["source"] = serde_json::Value::Null; // the file's own name
+            }
+        }
+        v
+    };
+    let (vx, vc) = (shown("dbx"), shown("dbc"));
+    // out to 李四; in from 李四 and from 王五
+    assert_eq!(vx["links"].as_array().unwrap().len(), 3, "{vx:#}");
+    assert_eq!(vx, vc);
+}

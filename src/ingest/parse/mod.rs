@@ -11,6 +11,12 @@
 //! unreadable IMEI) are kept and leave a [`Note`]. Nothing panics on any input, and memory is
 //! bounded: a row longer than [`MAX_ROW_BYTES`] is skipped without being buffered.
 //!
+//! Spreadsheets (see [`sheet`]) join the same path once their cells are decoded to text: each sheet
+//! is a parser of its own, named `file [sheet]`, whose rows carry their cells already split.
+//!
+//! The header need not be the first line: up to [`MAX_TITLE_ROWS`] title rows above it (a bank's
+//! `XX银行账户交易明细` and query-date lines) are skipped and named in a warning.
+//!
 //! Why not `csv::Reader`: it cannot bound a record's size (a pathological field is buffered whole),
 //! its line numbers count records rather than give the physical line a record starts on, and it does
 //! not give back the raw row text that a reject must show. The reader here splits physical lines
@@ -20,6 +26,7 @@ mod ftm;
 mod header;
 mod reader;
 mod rows;
+mod sheet;
 mod value;
 
 #[cfg(test)]
@@ -37,6 +44,9 @@ use self::header::ColumnMap;
 pub use self::reader::TextEncoding;
 use self::reader::{Raw, RecordReader};
 use crate::ingest::record::{Origin, Record, Reject};
+
+/// How many rows above the header (titles, query dates) are skipped looking for it.
+pub const MAX_TITLE_ROWS: usize = 20;
 
 /// The longest row read; a longer one is rejected (`too_long`) without being buffered.
 pub const MAX_ROW_BYTES: usize = 64 * 1024;
@@ -111,7 +121,9 @@ pub enum ParseError {
     Empty { path: String },
     #[error("{path}: {detail}")]
     Encoding { path: String, detail: String },
-    #[error("{path}: the header {header:?} matches no known layout. Expected one of:\n{expected}")]
+    #[error("{path}: {detail}")]
+    Workbook { path: String, detail: String },
+    #[error("{path}: the header {header:?} matches no known layout (nor does any of the next rows, searched in case it is a title). Expected one of:\n{expected}")]
     UnknownLayout {
         path: String,
         header: String,
@@ -175,6 +187,8 @@ struct RawRow {
     end: usize,
     /// `None` for a complete row; else the reject the reader already decided.
     problem: Option<Bad>,
+    /// A spreadsheet row's cells, already split: a range of [`Batch::fields`].
+    cells: Option<(usize, usize)>,
 }
 
 /// Raw rows read from the file: their bytes back to back, and where each row is.
@@ -182,6 +196,14 @@ struct RawRow {
 struct Batch {
     data: Vec<u8>,
     rows: Vec<RawRow>,
+    /// Spreadsheet rows' cell ranges, relative to their row's start.
+    fields: Vec<(u32, u32)>,
+}
+
+/// Where a parser's raw rows come from.
+enum Source {
+    Text(RecordReader),
+    Sheet(sheet::SheetRows),
 }
 
 /// What the parallel phase shares about the file.
@@ -203,7 +225,7 @@ struct Scratch {
 pub struct FileParser {
     file: Arc<str>,
     ctx: Ctx,
-    reader: RecordReader,
+    reader: Source,
     warnings: Vec<String>,
     ftm: ftm::Resolver,
     /// The raw rows being parsed, and the next ones, read while the current ones are parsed.
@@ -215,10 +237,11 @@ pub struct FileParser {
     done: bool,
 }
 
-/// Opens a file and recognises its layout and encoding from its start. Fails, before any row is
-/// parsed, when the file is missing, unreadable, a directory, empty, in an unsupported encoding, or
-/// when its header matches no layout (the error lists every layout's expected columns).
-pub fn open(path: &Path) -> Result<FileParser, ParseError> {
+/// Opens a file and recognises its layout and encoding from its start: one parser for a text file,
+/// one per sheet with data for a workbook. Fails, before any row is parsed, when the file is
+/// missing, unreadable, a directory, empty, in an unsupported encoding, a damaged or encrypted
+/// workbook, or when a header matches no layout (the error lists every layout's expected columns).
+pub fn open(path: &Path) -> Result<Vec<FileParser>, ParseError> {
     let name = path.display().to_string();
     let io_err = |source| ParseError::Io {
         path: name.clone(),
@@ -228,8 +251,62 @@ pub fn open(path: &Path) -> Result<FileParser, ParseError> {
     if meta.is_dir() {
         return Err(ParseError::Directory { path: name });
     }
+    if sheet::is_workbook(path) {
+        return Ok(sheet::open(path)?
+            .into_iter()
+            .map(FileParser::from_sheet)
+            .collect());
+    }
     let f = File::open(path).map_err(io_err)?;
-    FileParser::from_reader(&name, Box::new(f))
+    Ok(vec![FileParser::from_reader(&name, Box::new(f))?])
+}
+
+/// The error for a file or sheet none of whose first rows is a known header.
+fn unknown_layout(path: &str, first: &str) -> ParseError {
+    let expected = header::CSV_LAYOUTS
+        .iter()
+        .map(|l| format!("  {}", header::describe(*l)))
+        .chain(std::iter::once(format!(
+            "  {}",
+            Layout::FtmJsonl.expected_columns()
+        )))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ParseError::UnknownLayout {
+        path: path.to_string(),
+        header: first.chars().take(300).collect(),
+        expected,
+    }
+}
+
+/// The file-level warnings of a recognised header: title rows skipped above it, unknown and
+/// repeated columns.
+fn header_warnings(name: &str, map: &ColumnMap, titles: &[(u64, String)]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !titles.is_empty() {
+        let shown: Vec<String> = titles
+            .iter()
+            .map(|(line, t)| format!("{line}: {:?}", t.chars().take(60).collect::<String>()))
+            .collect();
+        warnings.push(format!(
+            "{name}: {} title row(s) above the header skipped ({})",
+            titles.len(),
+            shown.join("; ")
+        ));
+    }
+    if !map.unknown.is_empty() {
+        warnings.push(format!(
+            "{name}: ignored unknown columns: {}",
+            map.unknown.join(", ")
+        ));
+    }
+    if !map.duplicate.is_empty() {
+        warnings.push(format!(
+            "{name}: repeated columns (the first of each is read): {}",
+            map.duplicate.join(", ")
+        ));
+    }
+    warnings
 }
 
 fn first_line(bytes: &[u8]) -> &[u8] {
@@ -291,7 +368,7 @@ fn sniff_encoding(start: &[u8], had_bom: bool) -> Result<TextEncoding, String> {
 /// Decodes a record's bytes in the file's encoding.
 fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<std::borrow::Cow<'_, str>, Bad> {
     match encoding {
-        TextEncoding::Utf8 => std::str::from_utf8(bytes)
+        TextEncoding::Utf8 | TextEncoding::Spreadsheet => std::str::from_utf8(bytes)
             .map(std::borrow::Cow::Borrowed)
             .map_err(|e| {
                 Bad::new(
@@ -308,7 +385,9 @@ fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<std::borrow::Cow<'_, s
 /// A row's text for a reject: decoded as far as it goes, unreadable bytes replaced.
 fn raw_text(bytes: &[u8], encoding: TextEncoding) -> String {
     match encoding {
-        TextEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+        TextEncoding::Utf8 | TextEncoding::Spreadsheet => {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
         TextEncoding::Gb18030 => encoding_rs::GB18030
             .decode_without_bom_handling(bytes)
             .0
@@ -349,57 +428,41 @@ impl FileParser {
                 b',',
             )
         } else {
-            reader.set_quoting(Some(b','));
-            let header_bytes = match reader.next_record().map_err(io_err)? {
-                Some(Raw::Row { start, end, .. } | Raw::Unterminated { start, end, .. }) => {
-                    reader.bytes(start, end).to_vec()
-                }
-                Some(Raw::TooLong { head, .. }) => head,
-                None => return Err(ParseError::Empty { path }),
-            };
-            let text = decode(&header_bytes, encoding)
-                .map(|t| t.into_owned())
-                .unwrap_or_else(|_| String::from_utf8_lossy(&header_bytes).into_owned());
-            let commas = text.bytes().filter(|&b| b == b',').count();
-            let tabs = text.bytes().filter(|&b| b == b'\t').count();
-            let delim = if tabs > commas { b'\t' } else { b',' };
-            reader.set_quoting(Some(delim));
-            let mut ranges = Vec::new();
-            let mut scratch = String::new();
-            let base = reader::split_fields(&text, delim, &mut ranges, &mut scratch);
-            let names: Vec<&str> = ranges
-                .iter()
-                .map(|&(a, b)| base.get(a as usize..b as usize).unwrap_or(""))
-                .collect();
-            let Some((layout, map)) = header::detect(&names) else {
-                let expected = header::CSV_LAYOUTS
+            // The header is the first row that matches a layout; rows above it are titles.
+            let mut titles: Vec<(u64, String)> = Vec::new();
+            loop {
+                reader.set_quoting(Some(b','));
+                let (line, header_bytes) = match reader.next_record().map_err(io_err)? {
+                    Some(
+                        Raw::Row { line, start, end } | Raw::Unterminated { line, start, end },
+                    ) => (line, reader.bytes(start, end).to_vec()),
+                    Some(Raw::TooLong { line, head, .. }) => (line, head),
+                    None if titles.is_empty() => return Err(ParseError::Empty { path }),
+                    None => return Err(unknown_layout(&path, &titles[0].1)),
+                };
+                let text = decode(&header_bytes, encoding)
+                    .map(|t| t.into_owned())
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&header_bytes).into_owned());
+                let commas = text.bytes().filter(|&b| b == b',').count();
+                let tabs = text.bytes().filter(|&b| b == b'\t').count();
+                let delim = if tabs > commas { b'\t' } else { b',' };
+                reader.set_quoting(Some(delim));
+                let mut ranges = Vec::new();
+                let mut scratch = String::new();
+                let base = reader::split_fields(&text, delim, &mut ranges, &mut scratch);
+                let names: Vec<&str> = ranges
                     .iter()
-                    .map(|l| format!("  {}", header::describe(*l)))
-                    .chain(std::iter::once(format!(
-                        "  {}",
-                        Layout::FtmJsonl.expected_columns()
-                    )))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                return Err(ParseError::UnknownLayout {
-                    path,
-                    header: text.chars().take(300).collect(),
-                    expected,
-                });
-            };
-            if !map.unknown.is_empty() {
-                warnings.push(format!(
-                    "{name}: ignored unknown columns: {}",
-                    map.unknown.join(", ")
-                ));
+                    .map(|&(a, b)| base.get(a as usize..b as usize).unwrap_or(""))
+                    .collect();
+                if let Some((layout, map)) = header::detect(&names) {
+                    warnings = header_warnings(name, &map, &titles);
+                    break (layout, map, delim);
+                }
+                if titles.len() >= MAX_TITLE_ROWS {
+                    return Err(unknown_layout(&path, &titles[0].1));
+                }
+                titles.push((line, text));
             }
-            if !map.duplicate.is_empty() {
-                warnings.push(format!(
-                    "{name}: repeated columns (the first of each is read): {}",
-                    map.duplicate.join(", ")
-                ));
-            }
-            (layout, map, delim)
         };
         Ok(FileParser {
             file,
@@ -409,7 +472,7 @@ impl FileParser {
                 delim,
                 map,
             },
-            reader,
+            reader: Source::Text(reader),
             warnings,
             ftm: ftm::Resolver::default(),
             cur: Batch::default(),
@@ -418,6 +481,27 @@ impl FileParser {
             eof: false,
             done: false,
         })
+    }
+
+    /// A parser for one recognised sheet of a workbook.
+    fn from_sheet(s: sheet::OpenedSheet) -> FileParser {
+        FileParser {
+            file: s.name,
+            ctx: Ctx {
+                layout: s.layout,
+                encoding: TextEncoding::Spreadsheet,
+                delim: b'\t',
+                map: s.map,
+            },
+            reader: Source::Sheet(s.rows),
+            warnings: s.warnings,
+            ftm: ftm::Resolver::default(),
+            cur: Batch::default(),
+            next: Batch::default(),
+            prefetched: false,
+            eof: false,
+            done: false,
+        }
     }
 
     pub fn layout(&self) -> Layout {
@@ -473,7 +557,7 @@ impl FileParser {
                 cur.rows
                     .par_iter()
                     .map_init(Scratch::default, |scratch, raw| {
-                        parse_row(ctx, &cur.data, raw, scratch)
+                        parse_row(ctx, cur, raw, scratch)
                     })
                     .collect::<Vec<RowOut>>()
             },
@@ -527,7 +611,7 @@ impl FileParser {
 
 /// Fills `batch` with up to `max_rows` raw rows (fewer at the end of the file).
 fn read_raw(
-    reader: &mut RecordReader,
+    source: &mut Source,
     eof: &mut bool,
     file: &Arc<str>,
     batch: &mut Batch,
@@ -535,6 +619,27 @@ fn read_raw(
 ) -> Result<(), ParseError> {
     batch.data.clear();
     batch.rows.clear();
+    batch.fields.clear();
+    let reader = match source {
+        Source::Text(reader) => reader,
+        Source::Sheet(sheet) => {
+            while batch.rows.len() < max_rows && !*eof {
+                let start = batch.data.len();
+                let first = batch.fields.len();
+                match sheet.next_row(&mut batch.data, &mut batch.fields) {
+                    None => *eof = true,
+                    Some(row) => batch.rows.push(RawRow {
+                        line: row.line,
+                        start,
+                        end: batch.data.len(),
+                        problem: row.problem,
+                        cells: Some((first, batch.fields.len())),
+                    }),
+                }
+            }
+            return Ok(());
+        }
+    };
     while batch.rows.len() < max_rows && !*eof {
         let raw = reader.next_record().map_err(|source| ParseError::Io {
             path: file.to_string(),
@@ -577,17 +682,18 @@ fn read_raw(
             start,
             end: batch.data.len(),
             problem,
+            cells: None,
         });
     }
     Ok(())
 }
 
 /// Parses one raw row (runs on rayon threads).
-fn parse_row(ctx: &Ctx, data: &[u8], raw: &RawRow, scratch: &mut Scratch) -> RowOut {
+fn parse_row(ctx: &Ctx, batch: &Batch, raw: &RawRow, scratch: &mut Scratch) -> RowOut {
     if let Some(p) = &raw.problem {
         return RowOut::Bad(Bad::new(p.reason, p.detail.clone()));
     }
-    let bytes = &data[raw.start..raw.end];
+    let bytes = &batch.data[raw.start..raw.end];
     let text = match decode(bytes, ctx.encoding) {
         Ok(t) => t,
         Err(bad) => return RowOut::Bad(bad),
@@ -599,7 +705,15 @@ fn parse_row(ctx: &Ctx, data: &[u8], raw: &RawRow, scratch: &mut Scratch) -> Row
         };
     }
     let Scratch { ranges, unquoted } = scratch;
-    let base = reader::split_fields(&text, ctx.delim, ranges, unquoted);
+    let base = match raw.cells {
+        // A spreadsheet row: its cells are already split.
+        Some((a, b)) => {
+            ranges.clear();
+            ranges.extend_from_slice(&batch.fields[a..b]);
+            &text
+        }
+        None => reader::split_fields(&text, ctx.delim, ranges, unquoted),
+    };
     if ranges.len() < ctx.map.width {
         return RowOut::Bad(Bad::new(
             "truncated",

@@ -15,6 +15,8 @@ pub enum TextEncoding {
     Utf8,
     /// GB18030 (a superset of GBK and GB2312), as Chinese banks and carriers export.
     Gb18030,
+    /// No text encoding: a workbook's cells, decoded to UTF-8 text.
+    Spreadsheet,
 }
 
 impl TextEncoding {
@@ -22,6 +24,7 @@ impl TextEncoding {
         match self {
             TextEncoding::Utf8 => "UTF-8",
             TextEncoding::Gb18030 => "GB18030",
+            TextEncoding::Spreadsheet => "spreadsheet",
         }
     }
 }

@@ -35,7 +35,7 @@ fn drain(mut p: FileParser, max_rows: usize) -> All {
 }
 
 fn parse_file(rel: &str) -> All {
-    drain(open(&fixture(rel)).unwrap(), 3)
+    drain(open(&fixture(rel)).unwrap().remove(0), 3)
 }
 
 fn parse_bytes(bytes: &[u8]) -> All {
@@ -452,7 +452,9 @@ fn malformed_transfers() {
 
 #[test]
 fn malformed_gbk_bank_statement() {
-    let p = open(&fixture("malformed/bank_statement_gbk.csv")).unwrap();
+    let p = open(&fixture("malformed/bank_statement_gbk.csv"))
+        .unwrap()
+        .remove(0);
     assert_eq!(
         (p.layout(), p.encoding()),
         (Layout::BankStatement, TextEncoding::Gb18030)
@@ -761,4 +763,34 @@ fn bank_statement_falls_back_to_the_account_number() {
     let tr = transfer(&all.records[0].1);
     assert_eq!(k(&tr.to), key(EntityKind::Account, "36070001234567"));
     assert_eq!(tr.amount, 8_800);
+}
+
+#[test]
+fn title_rows_above_the_header_are_skipped_and_named() {
+    let body = "交易卡号,交易时间,交易金额,收付标志,交易对手账卡号\n\
+                6222020200112345678,2024-03-05 14:30:15,100,出,6217001234567891\n";
+    let plain = parse_bytes(body.as_bytes());
+    let titled =
+        parse_bytes(format!("XX银行账户交易明细,,,,\n\n查询日期：2024-04-01\n{body}").as_bytes());
+    assert_eq!(titled.layout, Layout::BankStatement);
+    assert!(titled.rejects.is_empty(), "{:?}", titled.rejects);
+    let records = |a: &All| a.records.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
+    assert_eq!(records(&titled), records(&plain));
+    assert_eq!(
+        titled.records[0].0.line, 5,
+        "lines still count the title rows"
+    );
+    assert!(
+        titled.warnings.iter().any(|w| w.contains("2 title row(s)")
+            && w.contains("1: \"XX银行账户交易明细,,,,\"")
+            && w.contains("3: ")),
+        "{:?}",
+        titled.warnings
+    );
+    // Too many rows before anything that looks like a header: the first row is named.
+    let far = format!("{}{body}", "标题\n".repeat(MAX_TITLE_ROWS + 1));
+    let e = FileParser::from_reader("far.csv", Box::new(std::io::Cursor::new(far.into_bytes())))
+        .err()
+        .expect("no header found");
+    assert!(e.to_string().contains("\"标题\""), "{e}");
 }
