@@ -91,6 +91,12 @@ pub const IMPORTANCE_ORGANISED: f64 = 0.5;
 /// reaches 63%: a quarter of [`MONEY_SCALE`], so the few accounts where the money ends come first.
 pub const IMPORTANCE_MONEY: f64 = MONEY_SCALE / 4.0;
 
+/// An account where at least this share of the traced victims' money ends, held by a person who
+/// deals with no suspect, is a front: the money counts toward those of the holder's personal
+/// contacts who deal with the first-round suspects themselves (the relative or friend who
+/// lent a card is not the one who runs it). See [`fronts`].
+pub const FRONT_MIN_SHARE: f64 = 1e-4;
+
 /// Flows below this share of all the victims' money traced stay where they are (the trace would
 /// otherwise spread crumbs over the whole population's transfers).
 pub const MONEY_MIN_SHARE: f64 = 1e-6;
@@ -234,6 +240,10 @@ pub struct Signals {
     pub victim_money: f64,
     pub victim_share: f64,
     pub money_hops: u32,
+    /// Of `victim_money`, what ends in the accounts of front holders the lead controls (see
+    /// [`FRONT_MIN_SHARE`]), and how many such holders.
+    pub front_money: f64,
+    pub front_holders: u32,
     /// Lift of the second-stage walk from the core, and how many core persons the lead deals with.
     pub core_lift: f64,
     pub core_contacts: u32,
@@ -728,7 +738,15 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             .map(|r| (r.1, r.0 - floor + 0.01 * best))
             .collect();
         if !core.is_empty() {
-            let (nodes, hub) = widen(snap, exp, &sub, &core, cfg.core_hops);
+            let (mut nodes, mut hub) = widen(snap, exp, &sub, &core, cfg.core_hops);
+            let fronts = fronts(snap, exp, &sub, &nodes, &core, &money);
+            let mut known: FxHashSet<Ix> = nodes.iter().map(|n| n.0).collect();
+            for &(u, h) in &fronts.join {
+                if sub.at(u).is_none() && known.insert(u) {
+                    nodes.push((u, h));
+                    hub.push(false);
+                }
+            }
             widened = nodes.len();
             core_size = core.len();
             // the widened subgraph is the first one grown, not built again
@@ -746,6 +764,7 @@ pub fn rank(snap: &Snapshot, exp: &Expansion, cfg: &RankConfig) -> Ranking {
             let earlier = Earlier {
                 own: &own,
                 changed: &changed,
+                fronts: &fronts,
             };
             second = Some(score(snap, exp, &sub, Some(&restart), Some(earlier), &money, cfg).0);
             lap("second_stage", &mut phases);
@@ -866,6 +885,161 @@ fn widen(
     (nodes, hub)
 }
 
+/// Front holders and their controllers (see [`fronts`]).
+#[derive(Default)]
+struct Fronts {
+    /// Per controlling person: the victims' money ending with its fronts, and how many fronts.
+    controlled: FxHashMap<Ix, (f64, u32)>,
+    /// The fronts and their identifiers, with a hop one beyond their controller's, to join the
+    /// candidates.
+    join: Vec<(Ix, u32)>,
+}
+
+/// Accounts registered to someone other than who runs them (a parent's, a spouse's, a bought
+/// card): where the victims' money ends in an account (at least [`FRONT_MIN_SHARE`] of it)
+/// whose holder deals with no first-round suspect, the holder is a front, and the money is
+/// credited, in equal parts, to those of the holder's personal contacts (calls, transfers,
+/// kinship, address; not through hubs) who are candidates and deal with a core person other
+/// than the holder themselves: whoever links the card to the network runs it. Investigators
+/// attribute such accounts the same way, by who calls and pays the holder.
+fn fronts(
+    snap: &Snapshot,
+    exp: &Expansion,
+    sub: &Sub,
+    widened: &[(Ix, u32)],
+    core: &[(Ix, f64)],
+    money: &MoneyEnds,
+) -> Fronts {
+    let threshold = exp.stats.hub_threshold;
+    let hub = |u: Ix| snap.degree(u) >= threshold || snap.flags(u).contains(Flags::SERVICE);
+    let in_core: FxHashSet<Ix> = core.iter().map(|c| c.0).collect();
+    let hop_of: FxHashMap<Ix, u32> = widened.iter().copied().collect();
+    let candidate = |p: Ix| -> Option<u32> {
+        match sub.at(p) {
+            Some(j) => (!sub.hub[j as usize]).then(|| sub.hop[j as usize]),
+            None => hop_of.get(&p).copied(),
+        }
+    };
+    // a person's identifiers (not hubs), and the persons it deals with through them
+    let unit = |p: Ix| -> Vec<Ix> {
+        let mut u = vec![p];
+        u.extend(
+            snap.all_links(p)
+                .filter(|&(w, l)| is_identity(snap.link(l).kind) && !hub(w))
+                .map(|(w, _)| w),
+        );
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    // the persons `p` deals with through `mine` (itself and identifiers of its); `personal`:
+    // through calls, messages, kinship and addresses only (a transfer on the money's way is no
+    // personal tie: the trace follows those already)
+    let contacts = |p: Ix, mine: &[Ix], personal: bool| -> Vec<Ix> {
+        let mut c: Vec<Ix> = Vec::new();
+        for &u in mine {
+            for (w, l) in snap.all_links(u) {
+                let link = snap.link(l);
+                if is_identity(link.kind) || hub(w) || !exp.filter.passes(link) {
+                    continue;
+                }
+                let kept = match link.kind {
+                    LinkKind::CALL | LinkKind::SMS | LinkKind::RELATIVE | LinkKind::SAME_ADDRESS => {
+                        true
+                    }
+                    LinkKind::TRANSFER => !personal,
+                    k => !personal && is_stated(k),
+                };
+                if !kept {
+                    continue;
+                }
+                if snap.kind(w) == EntityKind::Person {
+                    c.push(w);
+                } else {
+                    c.extend(
+                        snap.all_links(w)
+                            .filter(|&(q, l2)| {
+                                is_identity(snap.link(l2).kind)
+                                    && snap.kind(q) == EntityKind::Person
+                            })
+                            .map(|(q, _)| q),
+                    );
+                }
+            }
+        }
+        c.sort_unstable();
+        c.dedup();
+        c.retain(|&q| q != p);
+        c
+    };
+    let floor = money.traced * FRONT_MIN_SHARE;
+    let mut ends: Vec<(Ix, f64)> = money
+        .ends
+        .iter()
+        .filter(|(_, e)| e.0 >= floor)
+        .map(|(&a, e)| (a, e.0))
+        .collect();
+    ends.sort_unstable_by_key(|e| e.0);
+    // per holder: the money ending in its accounts
+    let mut held: FxHashMap<Ix, f64> = FxHashMap::default();
+    for &(a, amount) in &ends {
+        let holders: Vec<Ix> = snap
+            .all_links(a)
+            .filter(|&(q, l)| is_identity(snap.link(l).kind) && snap.kind(q) == EntityKind::Person)
+            .map(|(q, _)| q)
+            .collect();
+        for &q in &holders {
+            *held.entry(q).or_default() += amount / holders.len() as f64;
+        }
+    }
+    let mut holders: Vec<(Ix, f64)> = held.into_iter().collect();
+    holders.sort_unstable_by_key(|h| h.0);
+    let front_accounts: FxHashSet<Ix> = ends.iter().map(|e| e.0).collect();
+    let found: Vec<(Ix, Vec<(Ix, u32)>, f64)> = holders
+        .par_iter()
+        .filter(|&&(h, _)| !in_core.contains(&h))
+        .filter_map(|&(h, amount)| {
+            let mine = unit(h);
+            // its dealings other than through the accounts where the money ends (whoever runs
+            // those pays the network's people from them)
+            let own: Vec<Ix> = mine
+                .iter()
+                .copied()
+                .filter(|u| !front_accounts.contains(u))
+                .collect();
+            if contacts(h, &own, false).iter().any(|q| in_core.contains(q)) {
+                return None; // deals with suspects itself: its own money
+            }
+            let runs: Vec<(Ix, u32)> = contacts(h, &mine, true)
+                .iter()
+                .filter_map(|&c| {
+                    let hop = candidate(c)?;
+                    let dealings = contacts(c, &unit(c), false);
+                    dealings
+                        .iter()
+                        .any(|&q| q != h && in_core.contains(&q))
+                        .then_some((c, hop))
+                })
+                .collect();
+            (!runs.is_empty()).then_some((h, runs, amount))
+        })
+        .collect();
+    let mut out = Fronts::default();
+    for (h, runs, amount) in found {
+        let part = amount / runs.len() as f64;
+        for &(c, _) in &runs {
+            let e = out.controlled.entry(c).or_default();
+            e.0 += part;
+            e.1 += 1;
+        }
+        let hop = runs.iter().map(|r| r.1).min().unwrap_or(0) + 1;
+        for u in unit(h) {
+            out.join.push((u, hop));
+        }
+    }
+    out
+}
+
 /// Scores every candidate of `sub`; `core` is the restart distribution of the second-stage walk.
 fn score(
     snap: &Snapshot,
@@ -950,40 +1124,6 @@ fn score(
         .iter()
         .map(|p| p.iter().any(|&(j, _)| known[j as usize]))
         .collect();
-    // when a police source states a person crossed the border (smuggled, or recruited: the
-    // statement's time is the departure), the earliest such time
-    let crossed: Vec<Option<i64>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            if !is_person(i) || sub.hub[i] {
-                return None;
-            }
-            let v = sub.nodes[i];
-            let t = sub.adj[i]
-                .iter()
-                .map(|&(_, l)| snap.link(l))
-                .filter(|l| {
-                    matches!(l.kind, LinkKind::SMUGGLED | LinkKind::RECRUITED)
-                        && l.dst == v
-                        && l.has_time()
-                })
-                .map(|l| l.first)
-                .min()?;
-            // "only in the run-up" says something only where the person's call records reach
-            // back before it: when the records begin a few weeks before the crossing, every
-            // contact (the family's too) falls in the run-up
-            let calls_since = sub
-                .unit(i as u32)
-                .iter()
-                .flat_map(|&j| snap.all_links(sub.nodes[j as usize]))
-                .map(|(_, l)| snap.link(l))
-                .filter(|l| matches!(l.kind, LinkKind::CALL | LinkKind::SMS) && l.has_time())
-                .map(|l| l.first)
-                .min()?;
-            (calls_since < t - RUN_UP_S).then_some(t)
-        })
-        .collect();
-
     // --- money: victims' payments traced forward -------------------------------------------------
     let traced: f64 = money.traced.max(1.0);
 
@@ -1001,6 +1141,56 @@ fn score(
 
     // the end of the records, as far as the reached numbers go
     let records_end = own.iter().map(|o| o.last_call).max().unwrap_or(0);
+
+    // when a person left for abroad: the earliest time a police source states they crossed the
+    // border (smuggled, or recruited: the statement's time is the departure); failing that, when
+    // their domestic numbers went dark for good (see [`SILENT_GRACE_S`]), which says less (people
+    // change numbers), so `stated` is false and only calls from abroad count in its run-up
+    let crossed: Vec<Option<(i64, bool)>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if !is_person(i) || sub.hub[i] {
+                return None;
+            }
+            let v = sub.nodes[i];
+            let unit = sub.unit(i as u32);
+            let stated_at = sub.adj[i]
+                .iter()
+                .map(|&(_, l)| snap.link(l))
+                .filter(|l| {
+                    matches!(l.kind, LinkKind::SMUGGLED | LinkKind::RECRUITED)
+                        && l.dst == v
+                        && l.has_time()
+                })
+                .map(|l| l.first)
+                .min();
+            let (t, stated) = match stated_at {
+                Some(t) => (t, true),
+                None => {
+                    // reported victims are witnesses; their phones say nothing of a departure
+                    if snap.roles(v).0 & victim_bit != 0 {
+                        return None;
+                    }
+                    let last = unit.iter().map(|&j| own[j as usize].last_call).max()?;
+                    if last <= 0 || records_end - last <= SILENT_GRACE_S {
+                        return None;
+                    }
+                    (last, false)
+                }
+            };
+            // "only in the run-up" says something only where the person's call records reach
+            // back before it: when the records begin a few weeks before the crossing, every
+            // contact (the family's too) falls in the run-up
+            let calls_since = unit
+                .iter()
+                .flat_map(|&j| snap.all_links(sub.nodes[j as usize]))
+                .map(|(_, l)| snap.link(l))
+                .filter(|l| matches!(l.kind, LinkKind::CALL | LinkKind::SMS) && l.has_time())
+                .map(|l| l.first)
+                .min()?;
+            (calls_since < t - RUN_UP_S).then_some((t, stated))
+        })
+        .collect();
 
     // --- leads ------------------------------------------------------------------------------
     let cand: Vec<u32> = (0..n as u32)
@@ -1047,10 +1237,13 @@ fn score(
             people.sort_unstable();
             people.dedup();
             people.retain(|p| !unit.contains(p));
-            // persons called only in the run-up to their stated border crossing: every call
-            // between the lead's side and theirs, in both directions, falls in it
-            let mut calls_with: Vec<(u32, u32, bool)> = Vec::new();
+            // persons the lead's side first called in the run-up to their border crossing: no
+            // call between the two sides, in either direction, began before it (a relative or a
+            // friend calls all year round); calls after the crossing (from the compound, where
+            // recruiter and recruit may work side by side) neither count nor disqualify
+            let mut calls_with: Vec<(u32, u32, RunUp, bool)> = Vec::new();
             for &u in &unit {
+                let abroad = snap.flags(sub.nodes[u as usize]).contains(Flags::FOREIGN);
                 for &(w, lk) in &sub.adj[u as usize] {
                     let link = snap.link(lk);
                     if sub.hub[w as usize] || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS) {
@@ -1062,22 +1255,33 @@ fn score(
                         &sub.holders[w as usize]
                     };
                     for &p in whose {
-                        if let Some(t) = crossed[p as usize] {
+                        if let Some((t, _)) = crossed[p as usize] {
                             if link.has_time() && link.first >= t - RUN_UP_EVE_S && link.last <= t {
                                 continue; // the goodbye home, the smuggler's directions
                             }
-                            let inside =
-                                link.has_time() && link.first >= t - RUN_UP_S && link.last <= t;
-                            calls_with.push((p, link.count, inside));
+                            let when = if !link.has_time() || link.first < t - RUN_UP_S {
+                                RunUp::Before
+                            } else if link.last <= t {
+                                RunUp::Inside
+                            } else {
+                                RunUp::After
+                            };
+                            calls_with.push((p, link.count, when, abroad));
                         }
                     }
                 }
             }
             calls_with.sort_unstable();
+            // a departure known only from the phone going dark counts when the calls came
+            // (some of them) from abroad: a member already in the compound drawing someone in
             let mut run_up: Vec<u32> = calls_with
                 .chunk_by(|a, b| a.0 == b.0)
                 .filter(|c| {
-                    c.iter().all(|x| x.2) && c.iter().map(|x| x.1).sum::<u32>() >= RUN_UP_CALLS
+                    let stated = crossed[c[0].0 as usize].is_some_and(|x| x.1);
+                    let inside = || c.iter().filter(|x| x.2 == RunUp::Inside);
+                    c.iter().all(|x| x.2 != RunUp::Before)
+                        && inside().map(|x| x.1).sum::<u32>() >= RUN_UP_CALLS
+                        && (stated || inside().any(|x| x.3))
                 })
                 .map(|c| c[0].0)
                 .collect();
@@ -1102,6 +1306,14 @@ fn score(
                         s.money_hops.min(hops)
                     };
                 }
+            }
+            if let Some(&(amount, holders)) = earlier
+                .as_ref()
+                .and_then(|e| e.fronts.controlled.get(&sub.nodes[i as usize]))
+            {
+                s.front_money = amount;
+                s.front_holders = holders;
+                s.victim_money += amount;
             }
             s.victim_share = s.victim_money / traced;
             let partners = &stated[i as usize];
@@ -1155,6 +1367,16 @@ fn score(
         },
         own,
     )
+}
+
+/// Where a link between a lead's side and a person's falls against the person's border crossing
+/// (see [`RUN_UP_S`]): begun before the run-up (or undated), within it, or begun within it and
+/// lasting past the crossing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum RunUp {
+    Before,
+    Inside,
+    After,
 }
 
 /// What turns a candidate's signals into its score, beside the weights.
@@ -1335,6 +1557,9 @@ fn assess(
 struct Earlier<'a> {
     own: &'a [Signals],
     changed: &'a [bool],
+    /// Victims' money ending with front holders, credited to the persons controlling them (see
+    /// [`fronts`]).
+    fronts: &'a Fronts,
 }
 
 /// Where the reported victims' money ends: per account, the amount (fen) that stays there and
@@ -1865,6 +2090,14 @@ fn reasons(
             100.0 * s.victim_share,
             s.money_hops,
             if s.money_hops == 1 { "" } else { "s" }
+        ));
+    }
+    if s.front_holders > 0 {
+        out.push(format!(
+            "of which {} in the accounts of {} person{} whose only tie to the suspects is this lead (a front it controls)",
+            yuan(s.front_money.round() as i64),
+            s.front_holders,
+            if s.front_holders == 1 { "" } else { "s" }
         ));
     }
     for &f in s.foreign_numbers.iter().take(2) {
