@@ -92,10 +92,14 @@ pub const IMPORTANCE_ORGANISED: f64 = 0.5;
 pub const IMPORTANCE_MONEY: f64 = MONEY_SCALE / 4.0;
 
 /// An account where at least this share of the traced victims' money ends, held by a person who
-/// deals with no suspect, is a front: the money counts toward those of the holder's personal
-/// contacts who deal with the first-round suspects themselves (the relative or friend who
-/// lent a card is not the one who runs it). See [`fronts`].
+/// deals with no suspect other than through such accounts, is a front: the money counts toward
+/// those of the holder's personal contacts who deal with the first-round suspects themselves (the
+/// relative or friend who lent a card is not the one who runs it). See [`fronts`].
 pub const FRONT_MIN_SHARE: f64 = 1e-4;
+/// First-round suspects (the holder aside) a personal contact of a front's holder must deal with
+/// to be credited with its money: one can be a tie of the family's (a cousin in the compound),
+/// whoever runs the card deals with the network.
+pub const FRONT_MIN_TIES: usize = 2;
 
 /// Flows below this share of all the victims' money traced stay where they are (the trace would
 /// otherwise spread crumbs over the whole population's transfers).
@@ -240,7 +244,7 @@ pub struct Signals {
     pub victim_money: f64,
     pub victim_share: f64,
     pub money_hops: u32,
-    /// Of `victim_money`, what ends in the accounts of front holders the lead controls (see
+    /// Of `victim_money`, what ends in the accounts of front holders the lead may run (see
     /// [`FRONT_MIN_SHARE`]), and how many such holders.
     pub front_money: f64,
     pub front_holders: u32,
@@ -897,11 +901,13 @@ struct Fronts {
 
 /// Accounts registered to someone other than who runs them (a parent's, a spouse's, a bought
 /// card): where the victims' money ends in an account (at least [`FRONT_MIN_SHARE`] of it)
-/// whose holder deals with no first-round suspect, the holder is a front, and the money is
-/// credited, in equal parts, to those of the holder's personal contacts (calls, transfers,
-/// kinship, address; not through hubs) who are candidates and deal with a core person other
-/// than the holder themselves: whoever links the card to the network runs it. Investigators
-/// attribute such accounts the same way, by who calls and pays the holder.
+/// whose holder deals with no first-round suspect other than through such accounts (whoever runs
+/// them pays the network's people from them; the holder may be in the core for the money alone),
+/// the holder is a front, and the money is credited, in equal parts, to those of the holder's
+/// personal contacts (calls, messages, kinship, address; not transfers, which the money trace
+/// follows already; not through hubs) who are candidates and deal with at least
+/// [`FRONT_MIN_TIES`] core persons other than the holder: whoever links the card to the network
+/// runs it. Investigators attribute such accounts the same way, by who calls the holder.
 fn fronts(
     snap: &Snapshot,
     exp: &Expansion,
@@ -944,9 +950,10 @@ fn fronts(
                     continue;
                 }
                 let kept = match link.kind {
-                    LinkKind::CALL | LinkKind::SMS | LinkKind::RELATIVE | LinkKind::SAME_ADDRESS => {
-                        true
-                    }
+                    LinkKind::CALL
+                    | LinkKind::SMS
+                    | LinkKind::RELATIVE
+                    | LinkKind::SAME_ADDRESS => true,
                     LinkKind::TRANSFER => !personal,
                     k => !personal && is_stated(k),
                 };
@@ -995,9 +1002,10 @@ fn fronts(
     let mut holders: Vec<(Ix, f64)> = held.into_iter().collect();
     holders.sort_unstable_by_key(|h| h.0);
     let front_accounts: FxHashSet<Ix> = ends.iter().map(|e| e.0).collect();
-    let found: Vec<(Ix, Vec<(Ix, u32)>, f64)> = holders
+    // (holder, the persons who may run its accounts with their hops, the money)
+    type Found = (Ix, Vec<(Ix, u32)>, f64);
+    let found: Vec<Found> = holders
         .par_iter()
-        .filter(|&&(h, _)| !in_core.contains(&h))
         .filter_map(|&(h, amount)| {
             let mine = unit(h);
             // its dealings other than through the accounts where the money ends (whoever runs
@@ -1015,10 +1023,11 @@ fn fronts(
                 .filter_map(|&c| {
                     let hop = candidate(c)?;
                     let dealings = contacts(c, &unit(c), false);
-                    dealings
+                    let ties = dealings
                         .iter()
-                        .any(|&q| q != h && in_core.contains(&q))
-                        .then_some((c, hop))
+                        .filter(|&&q| q != h && in_core.contains(&q))
+                        .count();
+                    (ties >= FRONT_MIN_TIES).then_some((c, hop))
                 })
                 .collect();
             (!runs.is_empty()).then_some((h, runs, amount))
@@ -1237,10 +1246,8 @@ fn score(
             people.sort_unstable();
             people.dedup();
             people.retain(|p| !unit.contains(p));
-            // persons the lead's side first called in the run-up to their border crossing: no
-            // call between the two sides, in either direction, began before it (a relative or a
-            // friend calls all year round); calls after the crossing (from the compound, where
-            // recruiter and recruit may work side by side) neither count nor disqualify
+            // persons called only in the run-up to their border crossing: every call between the
+            // lead's side and theirs, in both directions, falls in it
             let mut calls_with: Vec<(u32, u32, RunUp, bool)> = Vec::new();
             for &u in &unit {
                 let abroad = snap.flags(sub.nodes[u as usize]).contains(Flags::FOREIGN);
@@ -1278,10 +1285,9 @@ fn score(
                 .chunk_by(|a, b| a.0 == b.0)
                 .filter(|c| {
                     let stated = crossed[c[0].0 as usize].is_some_and(|x| x.1);
-                    let inside = || c.iter().filter(|x| x.2 == RunUp::Inside);
-                    c.iter().all(|x| x.2 != RunUp::Before)
-                        && inside().map(|x| x.1).sum::<u32>() >= RUN_UP_CALLS
-                        && (stated || inside().any(|x| x.3))
+                    c.iter().all(|x| x.2 == RunUp::Inside)
+                        && c.iter().map(|x| x.1).sum::<u32>() >= RUN_UP_CALLS
+                        && (stated || c.iter().any(|x| x.3))
                 })
                 .map(|c| c[0].0)
                 .collect();
@@ -1354,7 +1360,11 @@ fn score(
         .enumerate()
         .map(|(k, (&i, s))| {
             let v = sub.nodes[i as usize];
-            (assess(s, snap.roles(v), &scale, &cfg.weights, None), v, k as u32)
+            (
+                assess(s, snap.roles(v), &scale, &cfg.weights, None),
+                v,
+                k as u32,
+            )
         })
         .collect();
     ranked.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -1370,8 +1380,8 @@ fn score(
 }
 
 /// Where a link between a lead's side and a person's falls against the person's border crossing
-/// (see [`RUN_UP_S`]): begun before the run-up (or undated), within it, or begun within it and
-/// lasting past the crossing.
+/// (see [`RUN_UP_S`]): begun before the run-up (or undated), within it, or lasting past the
+/// crossing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum RunUp {
     Before,
@@ -1510,8 +1520,7 @@ fn assess(
     if second {
         let c = lift_score(s.core_lift);
         // many core contacts, and most of the lead's contacts in the core
-        let t = sat(f64::from(s.core_contacts), CORE_TIES_SCALE)
-            * f64::from(s.core_contacts)
+        let t = sat(f64::from(s.core_contacts), CORE_TIES_SCALE) * f64::from(s.core_contacts)
             / f64::from(s.contacts.max(1));
         push("core", c);
         push("core_ties", t);
@@ -2094,7 +2103,7 @@ fn reasons(
     }
     if s.front_holders > 0 {
         out.push(format!(
-            "of which {} in the accounts of {} person{} whose only tie to the suspects is this lead (a front it controls)",
+            "of which {} in the accounts of {} person{} tied to the suspects only through those accounts and, personally, this lead (fronts it may run)",
             yuan(s.front_money.round() as i64),
             s.front_holders,
             if s.front_holders == 1 { "" } else { "s" }

@@ -31,6 +31,11 @@ pub(crate) fn person_key(k: &str) -> Normalized {
 /// - victims `X1..X4` (reported) pay the mule account `A1`, which splits to `A2`, which pays the
 ///   financier `F`'s account `FA` later; `FA` also receives a little from `V1` earlier (noise).
 pub(crate) fn case() -> (Snapshot, Store) {
+    case_with(Vec::new())
+}
+
+/// [`case`] with `extra` records added after its own.
+pub(crate) fn case_with(extra: Vec<Record>) -> (Snapshot, Store) {
     let store = Store::in_memory();
     let mut rows: Vec<(Origin, Record)> = Vec::new();
     let mut line = 0;
@@ -262,6 +267,9 @@ pub(crate) fn case() -> (Snapshot, Store) {
     // F links to the mule holder? no: F only reached through money and the boss's calls.
     push(call(&myan(1), "13800000000", T0, 60, None));
     push(call(&dom(5), &myan(8), T0, 10, None));
+    for r in extra {
+        push(r);
+    }
     Writer::write_all(&store, &rows).unwrap();
     let (snap, _) = Snapshot::build(&store, 1).unwrap();
     (snap, store)
@@ -493,4 +501,160 @@ fn a_grown_subgraph_is_the_one_built_afresh() {
             tree_path(&snap, &fresh, &p_all, t)
         );
     }
+}
+
+fn holder(key: &str, roles: &[&str], owns: Vec<Normalized>) -> Record {
+    let mut r = Roles::default();
+    for x in roles {
+        r.insert_name(x);
+    }
+    Record::Person(Person {
+        key: person_key(key),
+        aliases: vec![],
+        name: Some(key.into()),
+        roles: r,
+        statuses: vec![],
+        owns,
+        notes: None,
+    })
+}
+
+fn calls(a: &str, b: &str, t: i64, n: i64) -> Vec<Record> {
+    (0..n)
+        .map(|k| {
+            Record::Call(Call {
+                caller: phone(a).unwrap(),
+                callee: phone(b).unwrap(),
+                time: t + k * 86_400,
+                duration_s: 60,
+                sms: false,
+                imei: None,
+                device_side_caller: true,
+                cell: None,
+                imsi: None,
+            })
+        })
+        .collect()
+}
+
+fn pay(a: &str, b: &str, amount: i64, t: i64) -> Record {
+    Record::Transfer(Transfer {
+        from: bank_account(a).unwrap(),
+        to: bank_account(b).unwrap(),
+        amount,
+        time: t,
+        tx_id: Some(format!("tx{a}{b}{t}")),
+        channel: None,
+        from_name: None,
+        to_name: None,
+        memo: None,
+        ip: None,
+        mac: None,
+    })
+}
+
+#[test]
+fn a_fronts_money_counts_toward_who_runs_it() {
+    // victims pay into FR, held by H, who deals with no suspect; K calls H and two members;
+    // J calls H and one member; L is only paid from FR (the money's way, no personal tie)
+    let mut extra = vec![
+        holder(
+            "H",
+            &[],
+            vec![
+                phone("13100000000").unwrap(),
+                bank_account("6222000000000000500").unwrap(),
+            ],
+        ),
+        holder("K", &[], vec![phone("13100000001").unwrap()]),
+        holder("J", &[], vec![phone("13100000002").unwrap()]),
+        holder(
+            "L",
+            &[],
+            vec![
+                phone("13100000003").unwrap(),
+                bank_account("6222000000000000501").unwrap(),
+            ],
+        ),
+    ];
+    for x in 5..=8 {
+        let a = format!("62220000000000010{x:02}");
+        extra.push(holder(
+            &format!("X{x}"),
+            &["victim"],
+            vec![bank_account(&a).unwrap()],
+        ));
+        extra.push(pay(&a, "6222000000000000500", 2_000_000, T0 + 1000 + x));
+    }
+    extra.push(pay(
+        "6222000000000000500",
+        "6222000000000000501",
+        50_000,
+        T0 + 5000,
+    ));
+    extra.extend(calls("13100000001", "13100000000", T0, 5));
+    extra.extend(calls("13100000001", "+95 9 4000 0001", T0, 3));
+    extra.extend(calls("13100000001", "+95 9 4000 0002", T0, 3));
+    extra.extend(calls("13100000002", "13100000000", T0, 5));
+    extra.extend(calls("13100000002", "+95 9 4000 0003", T0, 3));
+    extra.extend(calls("13100000003", "+95 9 4000 0001", T0, 3));
+    extra.extend(calls("13100000003", "+95 9 4000 0002", T0, 3));
+    let (snap, _) = case_with(extra);
+    let e = expansion(&snap, 5);
+    let r = rank(&snap, &e, &RankConfig::standard(0));
+    let lead = |k: &str| {
+        let at = position(&r, person(&snap, k));
+        assert!(at < r.leads.len(), "{k} is a lead");
+        &r.leads[at]
+    };
+    let k = lead("K");
+    assert_eq!(k.signals.front_holders, 1, "{:?}", k.signals);
+    assert!(k.signals.front_money >= 7_000_000.0, "{:?}", k.signals);
+    assert!(k.signals.victim_money >= k.signals.front_money);
+    assert!(
+        k.reasons.iter().any(|s| s.contains("fronts it may run")),
+        "{:?}",
+        k.reasons
+    );
+    // one tie to a suspect is not enough; a payment on the money's way is no personal tie
+    assert_eq!(lead("J").signals.front_holders, 0);
+    assert_eq!(lead("L").signals.front_holders, 0);
+    // the holder keeps the money of its own accounts
+    assert!(lead("H").signals.victim_money >= 7_000_000.0);
+}
+
+#[test]
+fn calls_from_abroad_before_a_phone_went_dark_are_a_run_up() {
+    // Y's phone calls home for months, then goes dark for good (records run on for half a
+    // year); in the last weeks before, the foreign number of RC called it, and so did the
+    // domestic number of D: only the call from abroad counts (someone already in the compound
+    // drawing Y in), and a departure known from the silence alone needs it
+    let day = 86_400;
+    let mut extra = vec![
+        holder("Y", &[], vec![phone("13200000000").unwrap()]),
+        holder("YF", &[], vec![phone("13200000001").unwrap()]),
+        holder("RC", &[], vec![phone("+95 9 4000 0099").unwrap()]),
+        holder("D", &[], vec![phone("13200000002").unwrap()]),
+    ];
+    extra.extend(calls("13200000001", "13200000000", T0 - 120 * day, 1));
+    extra.extend(calls("13200000001", "13200000000", T0 - 60 * day, 1));
+    extra.extend(calls("13200000001", "13200000000", T0 - 10 * day, 1));
+    extra.extend(calls("+95 9 4000 0099", "13200000000", T0 - 30 * day, 3));
+    extra.extend(calls("13200000002", "13200000000", T0 - 30 * day, 3));
+    extra.extend(calls("+95 9 4000 0099", "+95 9 4000 0001", T0, 3));
+    extra.extend(calls("13200000002", "+95 9 4000 0001", T0, 3));
+    extra.extend(calls("13800000000", "13700000000", T0 + 200 * day, 1));
+    let (snap, _) = case_with(extra);
+    let e = expansion(&snap, 5);
+    let r = rank(&snap, &e, &RankConfig::standard(0));
+    let lead = |k: &str| {
+        let at = position(&r, person(&snap, k));
+        assert!(at < r.leads.len(), "{k} is a lead");
+        &r.leads[at]
+    };
+    let rc = lead("RC");
+    assert_eq!(rc.signals.run_up_contacts, 1, "{:?}", rc.signals);
+    assert_eq!(lead("D").signals.run_up_contacts, 0);
+    // the family calls all year round
+    assert_eq!(lead("YF").signals.run_up_contacts, 0);
 }
