@@ -1247,13 +1247,18 @@ fn score(
             people.dedup();
             people.retain(|p| !unit.contains(p));
             // persons called only in the run-up to their border crossing: every call between the
-            // lead's side and theirs, in both directions, falls in it
+            // lead's side and their numbers at home, in both directions, falls in it (their
+            // foreign numbers are the compound's: the calls there, after the crossing, say
+            // nothing of who arranged it)
             let mut calls_with: Vec<(u32, u32, RunUp, bool)> = Vec::new();
             for &u in &unit {
                 let abroad = snap.flags(sub.nodes[u as usize]).contains(Flags::FOREIGN);
                 for &(w, lk) in &sub.adj[u as usize] {
                     let link = snap.link(lk);
-                    if sub.hub[w as usize] || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS) {
+                    if sub.hub[w as usize]
+                        || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS)
+                        || snap.flags(sub.nodes[w as usize]).contains(Flags::FOREIGN)
+                    {
                         continue;
                     }
                     let whose: &[u32] = if is_person(w as usize) {
