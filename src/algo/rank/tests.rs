@@ -50,49 +50,7 @@ pub(crate) fn case_with(extra: Vec<Record>) -> (Snapshot, Store) {
             r,
         ));
     };
-    let person = |k: &str, name: &str, roles: &[&str], owns: Vec<Normalized>| {
-        let mut r = Roles::default();
-        for x in roles {
-            r.insert_name(x);
-        }
-        Record::Person(Person {
-            key: person_key(k),
-            aliases: vec![],
-            name: Some(name.into()),
-            roles: r,
-            statuses: vec![],
-            owns,
-            notes: None,
-        })
-    };
-    let call = |a: &str, b: &str, t: i64, dur: i64, dev: Option<&str>| {
-        Record::Call(Call {
-            caller: phone(a).unwrap(),
-            callee: phone(b).unwrap(),
-            time: t,
-            duration_s: dur,
-            sms: false,
-            imei: dev.map(|d| imei(d).unwrap()),
-            device_side_caller: true,
-            cell: None,
-            imsi: None,
-        })
-    };
-    let transfer = |a: &str, b: &str, amount: i64, t: i64| {
-        Record::Transfer(Transfer {
-            from: bank_account(a).unwrap(),
-            to: bank_account(b).unwrap(),
-            amount,
-            time: t,
-            tx_id: Some(format!("tx{a}{b}{t}")),
-            channel: None,
-            from_name: None,
-            to_name: None,
-            memo: None,
-            ip: None,
-            mac: None,
-        })
-    };
+    let (person, call, transfer) = (person_record, call_record, pay);
     let dom = |i: u32| format!("1390000000{i}");
     let myan = |i: u32| format!("+95 9 4000 000{i}");
     let acct = |s: &str| bank_account(s).unwrap();
@@ -503,7 +461,7 @@ fn a_grown_subgraph_is_the_one_built_afresh() {
     }
 }
 
-fn holder(key: &str, roles: &[&str], owns: Vec<Normalized>) -> Record {
+fn person_record(key: &str, name: &str, roles: &[&str], owns: Vec<Normalized>) -> Record {
     let mut r = Roles::default();
     for x in roles {
         r.insert_name(x);
@@ -511,7 +469,7 @@ fn holder(key: &str, roles: &[&str], owns: Vec<Normalized>) -> Record {
     Record::Person(Person {
         key: person_key(key),
         aliases: vec![],
-        name: Some(key.into()),
+        name: Some(name.into()),
         roles: r,
         statuses: vec![],
         owns,
@@ -519,21 +477,27 @@ fn holder(key: &str, roles: &[&str], owns: Vec<Normalized>) -> Record {
     })
 }
 
+fn holder(key: &str, roles: &[&str], owns: Vec<Normalized>) -> Record {
+    person_record(key, key, roles, owns)
+}
+
+fn call_record(a: &str, b: &str, t: i64, dur: i64, dev: Option<&str>) -> Record {
+    Record::Call(Call {
+        caller: phone(a).unwrap(),
+        callee: phone(b).unwrap(),
+        time: t,
+        duration_s: dur,
+        sms: false,
+        imei: dev.map(|d| imei(d).unwrap()),
+        device_side_caller: true,
+        cell: None,
+        imsi: None,
+    })
+}
+
 fn calls(a: &str, b: &str, t: i64, n: i64) -> Vec<Record> {
     (0..n)
-        .map(|k| {
-            Record::Call(Call {
-                caller: phone(a).unwrap(),
-                callee: phone(b).unwrap(),
-                time: t + k * 86_400,
-                duration_s: 60,
-                sms: false,
-                imei: None,
-                device_side_caller: true,
-                cell: None,
-                imsi: None,
-            })
-        })
+        .map(|k| call_record(a, b, t + k * 86_400, 60, None))
         .collect()
 }
 
