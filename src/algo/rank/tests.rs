@@ -461,6 +461,21 @@ fn a_grown_subgraph_is_the_one_built_afresh() {
     }
 }
 
+/// The case with `extra` records, expanded 5 hops from its seed and ranked.
+fn ranked_with(extra: Vec<Record>) -> (Snapshot, Ranking) {
+    let (snap, _) = case_with(extra);
+    let e = expansion(&snap, 5);
+    let r = rank(&snap, &e, &RankConfig::standard(0));
+    (snap, r)
+}
+
+/// The lead of person `key`, which must be one.
+fn lead_of<'r>(snap: &Snapshot, r: &'r Ranking, key: &str) -> &'r Lead {
+    let at = position(r, person(snap, key));
+    assert!(at < r.leads.len(), "{key} is a lead");
+    &r.leads[at]
+}
+
 fn person_record(key: &str, name: &str, roles: &[&str], owns: Vec<Normalized>) -> Record {
     let mut r = Roles::default();
     for x in roles {
@@ -563,14 +578,8 @@ fn a_fronts_money_counts_toward_who_runs_it() {
     extra.extend(calls("13100000002", "+95 9 4000 0003", T0, 3));
     extra.extend(calls("13100000003", "+95 9 4000 0001", T0, 3));
     extra.extend(calls("13100000003", "+95 9 4000 0002", T0, 3));
-    let (snap, _) = case_with(extra);
-    let e = expansion(&snap, 5);
-    let r = rank(&snap, &e, &RankConfig::standard(0));
-    let lead = |k: &str| {
-        let at = position(&r, person(&snap, k));
-        assert!(at < r.leads.len(), "{k} is a lead");
-        &r.leads[at]
-    };
+    let (snap, r) = ranked_with(extra);
+    let lead = |k: &str| lead_of(&snap, &r, k);
     let k = lead("K");
     assert_eq!(k.signals.front_holders, 1, "{:?}", k.signals);
     assert!(k.signals.front_money >= 7_000_000.0, "{:?}", k.signals);
@@ -608,14 +617,8 @@ fn calls_from_abroad_before_a_phone_went_dark_are_a_run_up() {
     extra.extend(calls("+95 9 4000 0099", "+95 9 4000 0001", T0, 3));
     extra.extend(calls("13200000002", "+95 9 4000 0001", T0, 3));
     extra.extend(calls("13800000000", "13700000000", T0 + 200 * day, 1));
-    let (snap, _) = case_with(extra);
-    let e = expansion(&snap, 5);
-    let r = rank(&snap, &e, &RankConfig::standard(0));
-    let lead = |k: &str| {
-        let at = position(&r, person(&snap, k));
-        assert!(at < r.leads.len(), "{k} is a lead");
-        &r.leads[at]
-    };
+    let (snap, r) = ranked_with(extra);
+    let lead = |k: &str| lead_of(&snap, &r, k);
     let rc = lead("RC");
     assert_eq!(rc.signals.run_up_contacts, 1, "{:?}", rc.signals);
     assert_eq!(lead("D").signals.run_up_contacts, 0);
