@@ -1292,17 +1292,8 @@ mod tests {
         };
         let tx = |a: u32, b: u32, yuan: i64, t: i64| {
             Record::Transfer(TxRec {
-                from: acct(a),
-                to: acct(b),
-                amount: yuan * 100,
-                time: T0 + t,
                 tx_id: Some(format!("{a}-{b}-{t}")),
-                channel: None,
-                from_name: None,
-                to_name: None,
-                memo: None,
-                ip: None,
-                mac: None,
+                ..TxRec::between(acct(a), acct(b), yuan * 100, T0 + t)
             })
         };
         let usdt = |a: &str, b: &str, amount: i64, t: i64| {

@@ -48,6 +48,48 @@ pub struct Transfer {
     pub mac: Option<String>,
 }
 
+impl Call {
+    /// A voice call from `caller` to `callee` with nothing else known (no handset, cell or IMSI);
+    /// the other fields can be set with struct update syntax.
+    pub fn between(
+        caller: Normalized,
+        callee: Normalized,
+        time: Timestamp,
+        duration_s: i64,
+    ) -> Call {
+        Call {
+            caller,
+            callee,
+            time,
+            duration_s,
+            sms: false,
+            imei: None,
+            device_side_caller: true,
+            cell: None,
+            imsi: None,
+        }
+    }
+}
+
+impl Transfer {
+    /// A transfer with nothing known beyond its accounts, amount and time.
+    pub fn between(from: Normalized, to: Normalized, amount: Fen, time: Timestamp) -> Transfer {
+        Transfer {
+            from,
+            to,
+            amount,
+            time,
+            tx_id: None,
+            channel: None,
+            from_name: None,
+            to_name: None,
+            memo: None,
+            ip: None,
+            mac: None,
+        }
+    }
+}
+
 /// What a registry (real-name registration, household, border, returnee lists) says about a person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {

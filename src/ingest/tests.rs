@@ -15,31 +15,20 @@ fn origin(line: u64) -> Origin {
 
 fn call(a: &str, b: &str, t: i64, dur: i64) -> Record {
     Record::Call(Call {
-        caller: phone(a).unwrap(),
-        callee: phone(b).unwrap(),
-        time: t,
-        duration_s: dur,
-        sms: false,
         imei: Some(imei("490154203237518").unwrap()),
-        device_side_caller: true,
-        cell: None,
-        imsi: None,
+        ..Call::between(phone(a).unwrap(), phone(b).unwrap(), t, dur)
     })
 }
 
 fn transfer(a: &str, b: &str, amount: i64, t: i64) -> Record {
     Record::Transfer(Transfer {
-        from: bank_account(a).unwrap(),
-        to: bank_account(b).unwrap(),
-        amount,
-        time: t,
-        tx_id: None,
-        channel: None,
         from_name: Some("张三".into()),
-        to_name: None,
-        memo: None,
-        ip: None,
-        mac: None,
+        ..Transfer::between(
+            bank_account(a).unwrap(),
+            bank_account(b).unwrap(),
+            amount,
+            t,
+        )
     })
 }
 

@@ -703,17 +703,7 @@ pub(crate) fn small_case() -> crate::store::Store {
         label: Some("测试银行".to_string()),
     };
     let call = |a: &str, b: &str, t: i64| {
-        Record::Call(Call {
-            caller: phone(a).unwrap(),
-            callee: phone(b).unwrap(),
-            time: t,
-            duration_s: 30,
-            sms: false,
-            imei: None,
-            device_side_caller: true,
-            cell: None,
-            imsi: None,
-        })
+        Record::Call(Call::between(phone(a).unwrap(), phone(b).unwrap(), t, 30))
     };
     let mut roles = crate::model::Roles::default();
     roles.insert_name("returnee");
@@ -738,17 +728,13 @@ pub(crate) fn small_case() -> crate::store::Store {
         (
             o(4),
             Record::Transfer(Transfer {
-                from: bank_account("6222021234567890128").unwrap(),
-                to: bank_account("6222020000000000001").unwrap(),
-                amount: 5_000_000,
-                time: 1_700_000_200,
                 tx_id: Some("TX1".into()),
-                channel: None,
-                from_name: None,
-                to_name: None,
-                memo: None,
-                ip: None,
-                mac: None,
+                ..Transfer::between(
+                    bank_account("6222021234567890128").unwrap(),
+                    bank_account("6222020000000000001").unwrap(),
+                    5_000_000,
+                    1_700_000_200,
+                )
             }),
         ),
     ];

@@ -12,17 +12,7 @@ fn store_with_calls() -> Store {
         label: None,
     };
     let call = |a: &str, b: &str, t: i64| {
-        Record::Call(Call {
-            caller: phone(a).unwrap(),
-            callee: phone(b).unwrap(),
-            time: t,
-            duration_s: 30,
-            sms: false,
-            imei: None,
-            device_side_caller: true,
-            cell: None,
-            imsi: None,
-        })
+        Record::Call(Call::between(phone(a).unwrap(), phone(b).unwrap(), t, 30))
     };
     let rows = vec![
         (

@@ -274,19 +274,12 @@ fn check_finds_a_store_sound_and_a_broken_one_broken() {
             line: 2,
             label: None,
         },
-        crate::ingest::record::Record::Transfer(crate::ingest::record::Transfer {
-            from: crate::model::ident::bank_account("6222021234567890128").unwrap(),
-            to: crate::model::ident::bank_account("6222021234567890136").unwrap(),
-            amount: 100,
-            time: 5,
-            tx_id: None,
-            channel: None,
-            from_name: None,
-            to_name: None,
-            memo: None,
-            ip: None,
-            mac: None,
-        }),
+        crate::ingest::record::Record::Transfer(crate::ingest::record::Transfer::between(
+            crate::model::ident::bank_account("6222021234567890128").unwrap(),
+            crate::model::ident::bank_account("6222021234567890136").unwrap(),
+            100,
+            5,
+        )),
     )];
     crate::ingest::writer::Writer::write_all(&store, &rows).unwrap();
     let rep = store.check().unwrap();

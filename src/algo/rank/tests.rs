@@ -498,15 +498,8 @@ fn holder(key: &str, roles: &[&str], owns: Vec<Normalized>) -> Record {
 
 fn call_record(a: &str, b: &str, t: i64, dur: i64, dev: Option<&str>) -> Record {
     Record::Call(Call {
-        caller: phone(a).unwrap(),
-        callee: phone(b).unwrap(),
-        time: t,
-        duration_s: dur,
-        sms: false,
         imei: dev.map(|d| imei(d).unwrap()),
-        device_side_caller: true,
-        cell: None,
-        imsi: None,
+        ..Call::between(phone(a).unwrap(), phone(b).unwrap(), t, dur)
     })
 }
 
@@ -518,17 +511,13 @@ fn calls(a: &str, b: &str, t: i64, n: i64) -> Vec<Record> {
 
 fn pay(a: &str, b: &str, amount: i64, t: i64) -> Record {
     Record::Transfer(Transfer {
-        from: bank_account(a).unwrap(),
-        to: bank_account(b).unwrap(),
-        amount,
-        time: t,
         tx_id: Some(format!("tx{a}{b}{t}")),
-        channel: None,
-        from_name: None,
-        to_name: None,
-        memo: None,
-        ip: None,
-        mac: None,
+        ..Transfer::between(
+            bank_account(a).unwrap(),
+            bank_account(b).unwrap(),
+            amount,
+            t,
+        )
     })
 }
 
