@@ -42,6 +42,7 @@
 //! (strong links are short) and the best alternatives through other neighbours.
 
 use super::expand::{is_stated, Expansion, HubPolicy, HubReason, LinkFilter};
+use super::trace::owners;
 use crate::model::{EntityKind, Flags, LinkKind, Roles};
 use crate::snapshot::{Ix, Link, Snapshot};
 use rayon::prelude::*;
@@ -963,14 +964,7 @@ fn fronts(
                 if snap.kind(w) == EntityKind::Person {
                     c.push(w);
                 } else {
-                    c.extend(
-                        snap.all_links(w)
-                            .filter(|&(q, l2)| {
-                                is_identity(snap.link(l2).kind)
-                                    && snap.kind(q) == EntityKind::Person
-                            })
-                            .map(|(q, _)| q),
-                    );
+                    c.extend(owners(snap, w));
                 }
             }
         }
@@ -990,11 +984,7 @@ fn fronts(
     // per holder: the money ending in its accounts
     let mut held: FxHashMap<Ix, f64> = FxHashMap::default();
     for &(a, amount) in &ends {
-        let holders: Vec<Ix> = snap
-            .all_links(a)
-            .filter(|&(q, l)| is_identity(snap.link(l).kind) && snap.kind(q) == EntityKind::Person)
-            .map(|(q, _)| q)
-            .collect();
+        let holders = owners(snap, a);
         for &q in &holders {
             *held.entry(q).or_default() += amount / holders.len() as f64;
         }
