@@ -42,13 +42,14 @@
 //! (strong links are short) and the best alternatives through other neighbours.
 
 use super::expand::{is_stated, Expansion, HubPolicy, HubReason, LinkFilter};
-use super::trace::owners;
+use super::trace::{holders, owners};
 use crate::model::{EntityKind, Flags, LinkKind, Roles};
 use crate::snapshot::{Ix, Link, Snapshot};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -939,11 +940,15 @@ fn fronts(
         u.dedup();
         u
     };
-    // the persons `p` deals with through `mine` (itself and identifiers of its); `personal`:
-    // through calls, messages, kinship and addresses only (a transfer on the money's way is no
-    // personal tie: the trace follows those already)
-    let contacts = |p: Ix, mine: &[Ix], personal: bool| -> Vec<Ix> {
-        let mut c: Vec<Ix> = Vec::new();
+    // the persons `p` deals with through `mine` (itself and identifiers of its), each given to
+    // `visit` (some more than once, never `p`) until it breaks; `personal`: through calls,
+    // messages, kinship and addresses only (a transfer on the money's way is no personal tie: the
+    // trace follows those already)
+    let each_contact = |p: Ix,
+                        mine: &[Ix],
+                        personal: bool,
+                        visit: &mut dyn FnMut(Ix) -> ControlFlow<()>|
+     -> ControlFlow<()> {
         for &u in mine {
             for (w, l) in snap.all_links(u) {
                 let link = snap.link(l);
@@ -962,16 +967,34 @@ fn fronts(
                     continue;
                 }
                 if snap.kind(w) == EntityKind::Person {
-                    c.push(w);
+                    if w != p {
+                        visit(w)?;
+                    }
                 } else {
-                    c.extend(owners(snap, w));
+                    for q in holders(snap, w).filter(|&q| q != p) {
+                        visit(q)?;
+                    }
                 }
             }
         }
-        c.sort_unstable();
-        c.dedup();
-        c.retain(|&q| q != p);
-        c
+        ControlFlow::Continue(())
+    };
+    // whether `p` deals with at least `at_least` core persons (other than `but`) through `mine`
+    let deals_with_core = |p: Ix, mine: &[Ix], but: Option<Ix>, at_least: usize| -> bool {
+        if at_least == 0 {
+            return true;
+        }
+        let mut seen: Vec<Ix> = Vec::new();
+        each_contact(p, mine, false, &mut |q| {
+            if Some(q) != but && in_core.contains(&q) && !seen.contains(&q) {
+                seen.push(q);
+                if seen.len() >= at_least {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        })
+        .is_break()
     };
     let floor = money.traced * FRONT_MIN_SHARE;
     let mut ends: Vec<(Ix, f64)> = money
@@ -1005,19 +1028,21 @@ fn fronts(
                 .copied()
                 .filter(|u| !front_accounts.contains(u))
                 .collect();
-            if contacts(h, &own, false).iter().any(|q| in_core.contains(q)) {
+            if deals_with_core(h, &own, None, 1) {
                 return None; // deals with suspects itself: its own money
             }
-            let runs: Vec<(Ix, u32)> = contacts(h, &mine, true)
+            let mut personal: Vec<Ix> = Vec::new();
+            let _ = each_contact(h, &mine, true, &mut |q| {
+                personal.push(q);
+                ControlFlow::Continue(())
+            });
+            personal.sort_unstable();
+            personal.dedup();
+            let runs: Vec<(Ix, u32)> = personal
                 .iter()
                 .filter_map(|&c| {
                     let hop = candidate(c)?;
-                    let dealings = contacts(c, &unit(c), false);
-                    let ties = dealings
-                        .iter()
-                        .filter(|&&q| q != h && in_core.contains(&q))
-                        .count();
-                    (ties >= FRONT_MIN_TIES).then_some((c, hop))
+                    deals_with_core(c, &unit(c), Some(h), FRONT_MIN_TIES).then_some((c, hop))
                 })
                 .collect();
             (!runs.is_empty()).then_some((h, runs, amount))

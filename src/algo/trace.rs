@@ -1026,19 +1026,23 @@ pub fn trace(
     })
 }
 
-/// Persons who own or use an identifier.
+/// Persons who own or use an identifier, sorted, each once.
 pub fn owners(snap: &Snapshot, v: Ix) -> Vec<Ix> {
-    let mut o: Vec<Ix> = snap
-        .all_links(v)
+    let mut o: Vec<Ix> = holders(snap, v).collect();
+    o.sort_unstable();
+    o.dedup();
+    o
+}
+
+/// Persons who own or use an identifier, as its links list them (a person twice when it both owns
+/// and uses it).
+pub fn holders(snap: &Snapshot, v: Ix) -> impl Iterator<Item = Ix> + '_ {
+    snap.all_links(v)
         .filter(|&(p, l)| {
             snap.kind(p) == EntityKind::Person
                 && matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
         })
         .map(|(p, _)| p)
-        .collect();
-    o.sort_unstable();
-    o.dedup();
-    o
 }
 
 #[cfg(test)]
