@@ -6,7 +6,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 
 use crate::algo::bfs::{bfs, k_hop, UNREACHED};
 use crate::algo::components::connected_components;
@@ -57,9 +57,14 @@ pub struct AnalyzeArgs {
     /// Leiden passes (each restarts from the previous result).
     #[arg(long, default_value_t = 2)]
     pub passes: usize,
-    /// PageRank iterations (fixed count) and label-propagation round cap.
+    /// PageRank iterations (fixed count, or the cap with `--tolerance`) and label-propagation
+    /// round cap.
     #[arg(long, default_value_t = 20)]
     pub iterations: usize,
+    /// PageRank: stop once an iteration changes the scores by less than this in total (L1), as
+    /// GAP's and networkx's PageRank do; 0 runs exactly `--iterations`.
+    #[arg(long, default_value_t = 0.0)]
+    pub tolerance: f64,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -100,6 +105,18 @@ enum Output {
 }
 
 fn run_inner(args: &AnalyzeArgs) -> anyhow::Result<()> {
+    if !(args.resolution.is_finite() && args.resolution > 0.0) {
+        bail!(
+            "--resolution must be a positive number, not {}",
+            args.resolution
+        );
+    }
+    if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
+        bail!(
+            "--tolerance must be zero or a positive number, not {}",
+            args.tolerance
+        );
+    }
     let t = Instant::now();
     let file = File::open(&args.edgelist)
         .with_context(|| format!("opening {}", args.edgelist.display()))?;
@@ -162,11 +179,18 @@ fn run_inner(args: &AnalyzeArgs) -> anyhow::Result<()> {
         AnalyzeAlgo::Pagerank => {
             let d = g.to_digraph();
             let t0 = Instant::now();
-            let r = pagerank(&d, &PageRankConfig::fixed(args.iterations));
+            let r = pagerank(
+                &d,
+                &PageRankConfig {
+                    tolerance: args.tolerance,
+                    ..PageRankConfig::fixed(args.iterations)
+                },
+            );
             eprintln!(
-                "pagerank: {} iterations in {:.3} s (after the directed view)",
+                "pagerank: {} iterations in {:.3} s (after the directed view), last change {:.3e}",
                 r.iterations,
-                t0.elapsed().as_secs_f64()
+                t0.elapsed().as_secs_f64(),
+                r.delta
             );
             Output::Scores(r.scores)
         }
@@ -342,6 +366,7 @@ mod tests {
                 seed: 1,
                 passes: 2,
                 iterations: 20,
+                tolerance: 0.0,
                 threads: Some(2),
                 source: None,
                 hops: None,
@@ -375,6 +400,7 @@ mod tests {
             seed: 1,
             passes: 1,
             iterations: 20,
+            tolerance: 0.0,
             threads: None,
             source: None,
             hops: None,
@@ -390,6 +416,24 @@ mod tests {
             k.lines().collect::<Vec<_>>(),
             vec!["0 2", "1 2", "2 2", "3 1"]
         );
+        args.algo = AnalyzeAlgo::Pagerank;
+        args.tolerance = 1e-3;
+        run(&args).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
+        for (resolution, tolerance, says) in [
+            (f64::NAN, 0.0, "--resolution"),
+            (-1.0, 0.0, "--resolution"),
+            (1.0, -1e-4, "--tolerance"),
+            (1.0, f64::INFINITY, "--tolerance"),
+        ] {
+            args.resolution = resolution;
+            args.tolerance = tolerance;
+            let e = run(&args).unwrap_err();
+            assert!(format!("{e:#}").contains(says), "{e:#}");
+        }
+        args.resolution = 1.0;
+        args.tolerance = 0.0;
+        args.algo = AnalyzeAlgo::Kcore;
         std::fs::write(&input, "0 1\n1\n").unwrap();
         let e = run(&args).unwrap_err();
         assert!(format!("{e:#}").contains("line 2"), "{e:#}");
