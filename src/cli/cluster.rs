@@ -190,7 +190,7 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 20)]
     pub iterations: usize,
     /// Leiden resolution γ.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::positive)]
     pub resolution: f64,
     /// Label-propagation superstep cap.
     #[arg(long, default_value_t = 200)]

@@ -58,7 +58,7 @@ pub struct CommunitiesArgs {
     #[arg(long, value_enum, default_value = "leiden")]
     pub algo: AlgoArg,
     /// Modularity resolution γ (Leiden, Louvain): larger gives smaller communities.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::positive)]
     pub resolution: f64,
     /// Seed of every random choice (same seed, same result on any number of threads).
     #[arg(long, default_value_t = 42)]
@@ -94,11 +94,11 @@ pub struct CommunitiesArgs {
     pub limit: usize,
     /// Linked groups: sub-communities are sets of members this many times denser than their
     /// community.
-    #[arg(long, default_value_t = GroupParams::STANDARD.part_density)]
+    #[arg(long, default_value_t = GroupParams::STANDARD.part_density, value_parser = super::positive)]
     pub part_density: f64,
     /// Linked groups: sub-communities are joined while the ties between them are at least this
     /// many times as dense as their community.
-    #[arg(long, default_value_t = GroupParams::STANDARD.link_density)]
+    #[arg(long, default_value_t = GroupParams::STANDARD.link_density, value_parser = super::positive)]
     pub link_density: f64,
 }
 
@@ -127,20 +127,6 @@ pub fn run(a: &CommunitiesArgs) -> Result<()> {
             .context("reading the run")?
             .with_context(|| format!("no community run {id}"))?;
         return print_report(&store, &run, format(a), !a.no_members, a.limit);
-    }
-    if !(a.resolution.is_finite() && a.resolution > 0.0) {
-        bail!(
-            "--resolution must be a positive number (got {})",
-            a.resolution
-        );
-    }
-    for (name, x) in [
-        ("--part-density", a.part_density),
-        ("--link-density", a.link_density),
-    ] {
-        if !(x.is_finite() && x > 0.0) {
-            bail!("{name} must be a positive number (got {x})");
-        }
     }
     let params = RunParams {
         algo: match a.algo {

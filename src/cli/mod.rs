@@ -92,6 +92,22 @@ pub enum Command {
 }
 
 /// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
+/// Parses an option that must be a finite number above zero (resolutions, densities).
+pub(crate) fn positive(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("`{s}` is not a positive number")),
+    }
+}
+
+/// Parses an option that must be a finite number, zero or above (tolerances).
+pub(crate) fn non_negative(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("`{s}` is not zero or a positive number")),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -139,4 +155,41 @@ pub(crate) fn print_json(v: &serde_json::Value) -> Result<()> {
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_options_are_checked_when_parsed() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let analyze = ["fraudnet", "analyze", "--edgelist", "g.el"];
+        for (option, value) in [
+            ("--resolution", "nan"),
+            ("--resolution", "-1"),
+            ("--resolution", "inf"),
+            ("--resolution", "0"),
+            ("--tolerance", "-1e-4"),
+            ("--tolerance", "NaN"),
+            ("--tolerance", "ten"),
+        ] {
+            let arg = format!("{option}={value}");
+            let e = parse(&[&analyze[..], &[arg.as_str()]].concat()).unwrap_err();
+            assert!(e.contains(option) && e.contains(value), "{e}");
+        }
+        assert!(
+            parse(&[&analyze[..], &["--resolution", "0.5", "--tolerance", "0"]].concat()).is_ok()
+        );
+        for option in ["--resolution", "--part-density", "--link-density"] {
+            let arg = format!("{option}=-2");
+            let e = parse(&["fraudnet", "communities", arg.as_str()]).unwrap_err();
+            assert!(e.contains(option), "{e}");
+        }
+        assert!(parse(&["fraudnet", "communities", "--part-density", "1.5"]).is_ok());
+    }
 }
