@@ -91,7 +91,6 @@ pub enum Command {
     Cluster(cluster::ClusterArgs),
 }
 
-/// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
 /// Parses an option that must be a finite number above zero (resolutions, densities).
 pub(crate) fn positive(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
@@ -108,6 +107,7 @@ pub(crate) fn non_negative(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Runs the command line and maps errors to an exit code; a closed pipe (`| head`) is success.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
