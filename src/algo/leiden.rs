@@ -48,6 +48,8 @@ const MAX_ROUNDS: usize = 32;
 /// graph n / 1,000 instead of n / 10,000 halves the first level's rounds (24 to 13) for the same
 /// modularity (0.80216).
 const STALL: usize = 1_000;
+/// No node, in per-worker node maps.
+const NONE: u32 = u32::MAX;
 
 /// The quality function optimised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -437,8 +439,19 @@ fn renumber_by_community(sub: &[u32], comm: &[u32], communities: usize) -> (Vec<
 
 /// Per-worker state of the refinement.
 struct RefineScratch {
+    /// Local index (position in the community's member list) of the community's nodes, `NONE` for
+    /// every other node of the level (so one lookup both tests membership and maps the node).
     local: Vec<u32>,
-    acc: Acc,
+    /// Rows of up to [`GROUP`] members read in one pass, each neighbour mapped through `local`.
+    gather: Gather,
+    /// The community's internal arcs as (local target, weight), row after row: read once from the
+    /// level's graph, then the merging pass reads only these (no more lookups of `comm` and `local`).
+    adj: Vec<(u32, f32)>,
+    /// Row `i` of `adj` is `adj[aoff[i]..aoff[i + 1]]`.
+    aoff: Vec<usize>,
+    /// Dense weights per sub-community (local ids), with the ids touched in first-touch order.
+    wsum: Vec<f64>,
+    touched: Vec<u32>,
     ext: Vec<f64>,
     rtot: Vec<f64>,
     rid: Vec<u32>,
@@ -471,8 +484,12 @@ fn refine(g: &Graph, nw: &[f64], scale: f64, comm: &[u32], order: &[u32]) -> Vec
     let (off, members) = group(comm, k, order);
     let refined: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
     let pool = Pool::new(|| RefineScratch {
-        local: vec![0; n],
-        acc: Acc::new(),
+        local: vec![NONE; n],
+        gather: Gather::default(),
+        adj: Vec::new(),
+        aoff: Vec::new(),
+        wsum: Vec::new(),
+        touched: Vec::new(),
         ext: Vec::new(),
         rtot: Vec::new(),
         rid: Vec::new(),
@@ -483,18 +500,16 @@ fn refine(g: &Graph, nw: &[f64], scale: f64, comm: &[u32], order: &[u32]) -> Vec
         if m.len() < 2 {
             return;
         }
-        pool.with(|s| refine_one(g, nw, scale, comm, c as u32, m, s, &refined));
+        pool.with(|s| refine_one(g, nw, scale, m, s, &refined));
     });
     refined.into_iter().map(AtomicU32::into_inner).collect()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Refines one community, the members `m` (in visiting order).
 fn refine_one(
     g: &Graph,
     nw: &[f64],
     scale: f64,
-    comm: &[u32],
-    c: u32,
     m: &[u32],
     s: &mut RefineScratch,
     refined: &[AtomicU32],
@@ -503,43 +518,63 @@ fn refine_one(
     s.rtot.clear();
     s.rid.clear();
     s.single.clear();
-    let mut tot_c = 0.0;
+    s.adj.clear();
+    s.aoff.clear();
+    s.wsum.clear();
+    s.wsum.resize(m.len(), 0.0);
     for (i, &v) in m.iter().enumerate() {
         s.local[v as usize] = i as u32;
-        tot_c += nw[v as usize];
-        let mut e = 0.0;
-        for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
-            if comm[u as usize] == c {
-                e += f64::from(w);
-            }
-        }
-        s.ext.push(e);
-        s.rtot.push(nw[v as usize]);
-        s.rid.push(i as u32);
-        s.single.push(true);
     }
-    for (i, &v) in m.iter().enumerate() {
+    let mut tot_c = 0.0;
+    s.aoff.push(0);
+    for vs in m.chunks(GROUP) {
+        let local = &s.local;
+        s.gather.rows(g.csr(), vs, |u| local[u as usize]);
+        let mut at = 0usize;
+        for (&v, &(a, b)) in vs.iter().zip(&s.gather.ranges) {
+            tot_c += nw[v as usize];
+            let mut e = 0.0;
+            for (&j, &w) in s.gather.keys[at..at + (b - a)]
+                .iter()
+                .zip(g.slot_weights(a..b))
+            {
+                if j != NONE {
+                    e += f64::from(w);
+                    s.adj.push((j, w));
+                }
+            }
+            at += b - a;
+            s.aoff.push(s.adj.len());
+            s.ext.push(e);
+            s.rtot.push(nw[v as usize]);
+            s.rid.push(s.rid.len() as u32);
+            s.single.push(true);
+        }
+    }
+    for i in 0..m.len() {
         if s.rid[i] != i as u32 || !s.single[i] {
             continue;
         }
-        let nv = nw[v as usize];
+        let nv = s.rtot[i];
         if s.ext[i] < scale * nv * (tot_c - nv) {
             continue;
         }
-        for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
-            if comm[u as usize] == c {
-                let r = s.rid[s.local[u as usize] as usize];
-                s.acc.add(r, f64::from(w));
+        for &(j, w) in &s.adj[s.aoff[i]..s.aoff[i + 1]] {
+            let r = s.rid[j as usize];
+            let slot = &mut s.wsum[r as usize];
+            if *slot == 0.0 {
+                s.touched.push(r);
             }
+            *slot += f64::from(w);
         }
         let mut best = u32::MAX;
         let mut best_gain = 0.0;
-        for &(r, w) in &s.acc.items {
+        for &r in &s.touched {
             let ri = r as usize;
             if r == i as u32 || s.ext[ri] < scale * s.rtot[ri] * (tot_c - s.rtot[ri]) {
                 continue;
             }
-            let gain = w - scale * nv * s.rtot[ri];
+            let gain = s.wsum[ri] - scale * nv * s.rtot[ri];
             if gain > best_gain {
                 best_gain = gain;
                 best = r;
@@ -547,17 +582,21 @@ fn refine_one(
         }
         if best != u32::MAX {
             let b = best as usize;
-            let w_vb = s.acc.get(best);
+            let w_vb = s.wsum[b];
             s.rid[i] = best;
             s.rtot[b] += nv;
             s.ext[b] = s.ext[b] + s.ext[i] - 2.0 * w_vb;
             s.single[b] = false;
             s.single[i] = false;
         }
-        s.acc.clear();
+        for &r in &s.touched {
+            s.wsum[r as usize] = 0.0;
+        }
+        s.touched.clear();
     }
     for (i, &v) in m.iter().enumerate() {
         refined[v as usize].store(m[s.rid[i] as usize], Ordering::Relaxed);
+        s.local[v as usize] = NONE;
     }
 }
 
@@ -591,36 +630,44 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
                     weights: Vec::with_capacity(bound),
                     loops: Vec::with_capacity(hi - lo),
                 };
-                for a in lo..hi {
-                    let mut lp = 0.0;
-                    let mut internal = 0.0;
-                    for vs in members[off[a]..off[a + 1]].chunks(GROUP) {
-                        for &v in vs {
-                            lp += g.self_loop(v);
-                        }
-                        s.rows(g.csr(), vs, |u| basis[u as usize]);
-                        let mut at = 0usize;
-                        for &(x, y) in &s.ranges {
-                            let bs = &s.keys[at..at + (y - x)];
-                            at += y - x;
-                            for (&b, &w) in bs.iter().zip(g.slot_weights(x..y)) {
-                                if b as usize == a {
-                                    internal += f64::from(w);
-                                } else {
-                                    s.acc.add(b, f64::from(w));
-                                }
-                            }
-                        }
-                    }
-                    let acc = &mut s.acc;
+                // The members of the chunk's groups lie in one run of `members`: their rows are
+                // read GROUP at a time across group boundaries (groups of the first levels have two
+                // or three members), and each group is closed once its last member is read.
+                let (mut a, mut lp, mut internal) = (lo, 0.0, 0.0);
+                let mut close = |a: usize, lp: &mut f64, internal: &mut f64, acc: &mut Acc| {
                     acc.items.sort_unstable_by_key(|x| x.0);
                     p.lens.push(acc.items.len());
                     for &(b, w) in &acc.items {
                         p.targets.push(b);
                         p.weights.push(w as f32);
                     }
-                    p.loops.push(lp + internal / 2.0);
+                    p.loops.push(*lp + *internal / 2.0);
                     acc.clear();
+                    (*lp, *internal) = (0.0, 0.0);
+                    a + 1
+                };
+                for (ci, vs) in members[off[lo]..off[hi]].chunks(GROUP).enumerate() {
+                    let first = off[lo] + ci * GROUP;
+                    s.rows(g.csr(), vs, |u| basis[u as usize]);
+                    let mut at = 0usize;
+                    for (t, (&v, &(x, y))) in vs.iter().zip(&s.ranges).enumerate() {
+                        while first + t >= off[a + 1] {
+                            a = close(a, &mut lp, &mut internal, &mut s.acc);
+                        }
+                        lp += g.self_loop(v);
+                        let bs = &s.keys[at..at + (y - x)];
+                        at += y - x;
+                        for (&b, &w) in bs.iter().zip(g.slot_weights(x..y)) {
+                            if b as usize == a {
+                                internal += f64::from(w);
+                            } else {
+                                s.acc.add(b, f64::from(w));
+                            }
+                        }
+                    }
+                }
+                while a < hi {
+                    a = close(a, &mut lp, &mut internal, &mut s.acc);
                 }
                 p
             })
