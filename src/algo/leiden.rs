@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use rayon::prelude::*;
 
 use super::graph::{split_rows, Graph};
-use super::scratch::{relabel_dense, rng, visit_order, Acc, Gather, Pool, GROUP};
+use super::scratch::{relabel_dense, rng, visit_order, Gather, Pool, GROUP, NONE};
 use crate::snapshot::csr::Csr;
 
 /// Nodes whose moves are proposed against one frozen state. Smaller is closer to sequential local
@@ -48,8 +48,6 @@ const MAX_ROUNDS: usize = 32;
 /// graph n / 1,000 instead of n / 10,000 halves the first level's rounds (24 to 13) for the same
 /// modularity (0.80216).
 const STALL: usize = 1_000;
-/// No node, in per-worker node maps.
-const NONE: u32 = u32::MAX;
 
 /// The quality function optimised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -562,6 +560,8 @@ fn refine_one(
         for &(j, w) in &s.adj[s.aoff[i]..s.aoff[i + 1]] {
             let r = s.rid[j as usize];
             let slot = &mut s.wsum[r as usize];
+            // Weights are non-negative, so zero means untouched (a zero weight at worst lists an id
+            // twice, which changes neither the choice nor the reset).
             if *slot == 0.0 {
                 s.touched.push(r);
             }
@@ -630,44 +630,36 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
                     weights: Vec::with_capacity(bound),
                     loops: Vec::with_capacity(hi - lo),
                 };
-                // The members of the chunk's groups lie in one run of `members`: their rows are
-                // read GROUP at a time across group boundaries (groups of the first levels have two
-                // or three members), and each group is closed once its last member is read.
-                let (mut a, mut lp, mut internal) = (lo, 0.0, 0.0);
-                let mut close = |a: usize, lp: &mut f64, internal: &mut f64, acc: &mut Acc| {
+                for a in lo..hi {
+                    let mut lp = 0.0;
+                    let mut internal = 0.0;
+                    for vs in members[off[a]..off[a + 1]].chunks(GROUP) {
+                        for &v in vs {
+                            lp += g.self_loop(v);
+                        }
+                        s.rows(g.csr(), vs, |u| basis[u as usize]);
+                        let mut at = 0usize;
+                        for &(x, y) in &s.ranges {
+                            let bs = &s.keys[at..at + (y - x)];
+                            at += y - x;
+                            for (&b, &w) in bs.iter().zip(g.slot_weights(x..y)) {
+                                if b as usize == a {
+                                    internal += f64::from(w);
+                                } else {
+                                    s.acc.add(b, f64::from(w));
+                                }
+                            }
+                        }
+                    }
+                    let acc = &mut s.acc;
                     acc.items.sort_unstable_by_key(|x| x.0);
                     p.lens.push(acc.items.len());
                     for &(b, w) in &acc.items {
                         p.targets.push(b);
                         p.weights.push(w as f32);
                     }
-                    p.loops.push(*lp + *internal / 2.0);
+                    p.loops.push(lp + internal / 2.0);
                     acc.clear();
-                    (*lp, *internal) = (0.0, 0.0);
-                    a + 1
-                };
-                for (ci, vs) in members[off[lo]..off[hi]].chunks(GROUP).enumerate() {
-                    let first = off[lo] + ci * GROUP;
-                    s.rows(g.csr(), vs, |u| basis[u as usize]);
-                    let mut at = 0usize;
-                    for (t, (&v, &(x, y))) in vs.iter().zip(&s.ranges).enumerate() {
-                        while first + t >= off[a + 1] {
-                            a = close(a, &mut lp, &mut internal, &mut s.acc);
-                        }
-                        lp += g.self_loop(v);
-                        let bs = &s.keys[at..at + (y - x)];
-                        at += y - x;
-                        for (&b, &w) in bs.iter().zip(g.slot_weights(x..y)) {
-                            if b as usize == a {
-                                internal += f64::from(w);
-                            } else {
-                                s.acc.add(b, f64::from(w));
-                            }
-                        }
-                    }
-                }
-                while a < hi {
-                    a = close(a, &mut lp, &mut internal, &mut s.acc);
                 }
                 p
             })

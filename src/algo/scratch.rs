@@ -13,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::snapshot::csr::Csr;
 
-const NONE: u32 = u32::MAX;
+/// No key / no node, in accumulators and per-worker node maps.
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// A sparse accumulator: a small open-addressing table (sized to the keys touched, so it stays in
 /// L1/L2 cache) plus the list of touched keys in the order they were first touched. Results depend
