@@ -2,7 +2,7 @@
 //! the file's own labels, and print the time of every phase, the quality and the memory per edge.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -16,7 +16,7 @@ use crate::algo::leiden::{leiden, louvain, LeidenConfig, LouvainConfig, Partitio
 use crate::algo::lpa::{label_propagation, LabelPropagationConfig};
 use crate::algo::pagerank::{pagerank, PageRankConfig};
 use crate::algo::quality::{modularity, nmi};
-use crate::ingest::edgelist::{read_edgelist, EdgeList};
+use crate::ingest::edgelist::EdgeList;
 
 /// Algorithms `analyze` can run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +80,8 @@ pub struct AnalyzeArgs {
     /// Ground truth `node community` file: print the NMI of the result against it.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    #[command(flatten)]
+    pub rejects: super::RejectsArg,
 }
 
 /// Runs `fraudnet analyze`.
@@ -106,10 +108,7 @@ enum Output {
 
 fn run_inner(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let t = Instant::now();
-    let file = File::open(&args.edgelist)
-        .with_context(|| format!("opening {}", args.edgelist.display()))?;
-    let el = read_edgelist(BufReader::with_capacity(1 << 20, file))
-        .with_context(|| format!("reading {}", args.edgelist.display()))?;
+    let el = super::read_edge_file(&args.edgelist, &args.rejects)?;
     let t_read = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let g = Graph::from_edges(el.node_count(), &el.edges).context("building the graph")?;
@@ -360,6 +359,7 @@ mod tests {
                 hops: None,
                 out: Some(out.clone()),
                 truth: Some(truth.clone()),
+                rejects: Default::default(),
             };
             run(&args).unwrap();
             let got = std::fs::read_to_string(&out).unwrap();
@@ -394,6 +394,7 @@ mod tests {
             hops: None,
             out: Some(out.clone()),
             truth: None,
+            rejects: Default::default(),
         };
         run(&args).unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
@@ -409,8 +410,11 @@ mod tests {
         run(&args).unwrap();
         assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 4);
         args.algo = AnalyzeAlgo::Kcore;
+        // A bad line is set aside; a file of nothing else is an error naming it.
         std::fs::write(&input, "0 1\n1\n").unwrap();
+        run(&args).unwrap();
+        std::fs::write(&input, "# x\n1\n").unwrap();
         let e = run(&args).unwrap_err();
-        assert!(format!("{e:#}").contains("line 2"), "{e:#}");
+        assert!(format!("{e:#}").contains("line 2: expected"), "{e:#}");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -13,7 +13,6 @@ use crate::algo::community::{self, Previous};
 use crate::algo::projection::{entity_edges, person_projection, ProjectionConfig};
 use crate::cluster::partition::read_node_map;
 use crate::cluster::{run, Algo, ClusterConfig, ClusterResult, ExportWriter, Manifest, Params};
-use crate::ingest::edgelist::read_edgelist;
 use crate::model::run::{
     Algo as RunAlgo, ClusterShape, GraphKind, GroupParams, RunInfo, RunParams, Weighting,
 };
@@ -52,6 +51,8 @@ pub struct ExportArgs {
     pub max_holders: usize,
     /// Output directory (created; must be empty).
     pub out: PathBuf,
+    #[command(flatten)]
+    pub rejects: super::RejectsArg,
 }
 
 /// Runs `fraudnet export`.
@@ -66,9 +67,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     let mut w = ExportWriter::create(&args.out, args.partitions)
         .with_context(|| format!("creating the export in {}", args.out.display()))?;
     let graph = if let Some(path) = &args.edgelist {
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let el = read_edgelist(BufReader::with_capacity(1 << 20, file))
-            .with_context(|| format!("reading {}", path.display()))?;
+        let el = super::read_edge_file(path, &args.rejects)?;
         for id in 0..el.node_count() as u32 {
             w.add_node(&el.labels.label(id).to_string())?;
         }
@@ -519,6 +518,7 @@ mod tests {
             edgelist: Some(el),
             max_holders: 50,
             out: out.clone(),
+            rejects: Default::default(),
         })
         .unwrap();
         let g = Graph::from_edges(

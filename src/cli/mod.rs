@@ -149,6 +149,86 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Rejected edge-list lines shown on stderr; the rest are counted (and written with `--rejects`).
+const REJECTS_SHOWN: usize = 10;
+
+/// The `--rejects` option of the commands that read edge-list files.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct RejectsArg {
+    /// Write the edge-list lines that could not be read here (`line<TAB>reason<TAB>text`); the
+    /// good lines are used either way.
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+}
+
+/// Reads an edge-list file for a command: the good lines are kept; the bad ones are reported on
+/// stderr with file and line (the first few, then a count) and written to `--rejects` if given.
+///
+/// # Errors
+/// An unreadable file, a file none of whose data lines is an edge, an unwritable rejects file.
+pub(crate) fn read_edge_file(
+    path: &std::path::Path,
+    rejects: &RejectsArg,
+) -> Result<crate::ingest::edgelist::EdgeList> {
+    use anyhow::Context;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let el =
+        crate::ingest::edgelist::read_edgelist(std::io::BufReader::with_capacity(1 << 20, file))
+            .with_context(|| format!("reading {}", path.display()))?;
+    let bad = &el.rejected;
+    if bad.is_empty() {
+        return Ok(el);
+    }
+    let mut err = std::io::stderr().lock();
+    for r in bad.iter().take(REJECTS_SHOWN) {
+        writeln!(
+            err,
+            "{}:{}: rejected: {} (`{}`)",
+            path.display(),
+            r.line,
+            r.message,
+            r.raw
+        )?;
+    }
+    if bad.len() > REJECTS_SHOWN {
+        writeln!(err, "... and {} more", bad.len() - REJECTS_SHOWN)?;
+    }
+    if let Some(out) = &rejects.rejects {
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
+        );
+        for r in bad {
+            writeln!(w, "{}\t{}\t{}", r.line, r.message, r.raw)?;
+        }
+        w.flush()
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if el.edges.is_empty() {
+        anyhow::bail!(
+            "{}: none of its {} data lines is an edge `u v [weight]` (line {}: {})",
+            path.display(),
+            bad.len(),
+            bad[0].line,
+            bad[0].message
+        );
+    }
+    writeln!(
+        err,
+        "{}: {} rejected, {} edges read{}",
+        path.display(),
+        match bad.len() {
+            1 => "1 line".to_owned(),
+            k => format!("{k} lines"),
+        },
+        el.edges.len(),
+        match &rejects.rejects {
+            Some(out) => format!("; the rejected lines are in {}", out.display()),
+            None => "; `--rejects FILE` writes all of them".to_owned(),
+        }
+    )?;
+    Ok(el)
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json(v: &serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();

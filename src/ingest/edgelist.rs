@@ -7,6 +7,10 @@
 //! order, so the labels `0..n` of generated graphs keep their ids. As soon as a label is not such an
 //! integer, all labels become strings, numbered in order of first appearance.
 //!
+//! A data line that is not an edge (one field, a weight that is not a finite non-negative number, a
+//! label that is not UTF-8) does not stop the reading: it is returned with its line number and
+//! text in [`EdgeList::rejected`], and the good lines are kept.
+//!
 //! The file is streamed line by line; memory is the edge array plus the label table.
 
 use std::io::BufRead;
@@ -24,8 +28,6 @@ const NONE: u32 = u32::MAX;
 pub enum EdgeListError {
     #[error("reading the edge list: {0}")]
     Io(#[from] std::io::Error),
-    #[error("line {line}: {message}")]
-    Parse { line: u64, message: String },
     #[error("line {line}: more than {max} distinct nodes")]
     TooManyNodes { line: u64, max: u64 },
 }
@@ -81,7 +83,22 @@ pub struct EdgeList {
     pub labels: NodeLabels,
     /// Lines read, comments included.
     pub lines: u64,
+    /// Data lines that could not be read as an edge, in file order.
+    pub rejected: Vec<RejectedLine>,
 }
+
+/// A data line left out of the edge list, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectedLine {
+    /// 1-based line number.
+    pub line: u64,
+    pub message: String,
+    /// The line as read (invalid UTF-8 replaced, at most [`RAW_MAX`] bytes, no line break).
+    pub raw: String,
+}
+
+/// Bytes of a rejected line's text kept for the report.
+pub const RAW_MAX: usize = 200;
 
 impl EdgeList {
     pub fn node_count(&self) -> usize {
@@ -110,6 +127,7 @@ impl Interner {
         }
     }
 
+    /// The id of a label, checked by [`label_ok`] first.
     fn intern(&mut self, tok: &[u8], line: u64) -> Result<u32, EdgeListError> {
         if self.len() >= NONE as usize {
             return Err(EdgeListError::TooManyNodes {
@@ -149,34 +167,35 @@ impl Interner {
                 .enumerate()
                 .map(|(i, s)| (s.clone().into_boxed_str(), i as u32))
                 .collect();
-            let id = intern_str(&mut map, &mut labels, tok, line)?;
+            let id = intern_str(&mut map, &mut labels, tok);
             *self = Interner::Strs { map, labels };
             return Ok(id);
         }
         match self {
-            Interner::Strs { map, labels } => intern_str(map, labels, tok, line),
+            Interner::Strs { map, labels } => Ok(intern_str(map, labels, tok)),
             Interner::Ints { .. } => Ok(NONE),
         }
     }
 }
 
-fn intern_str(
-    map: &mut FxHashMap<Box<str>, u32>,
-    labels: &mut Vec<String>,
-    tok: &[u8],
-    line: u64,
-) -> Result<u32, EdgeListError> {
-    let s = std::str::from_utf8(tok).map_err(|_| EdgeListError::Parse {
-        line,
-        message: "node label is not valid UTF-8".into(),
-    })?;
+/// Why a label cannot be a node, if it cannot.
+fn label_ok(tok: &[u8]) -> Result<(), String> {
+    std::str::from_utf8(tok)
+        .map(|_| ())
+        .map_err(|_| "node label is not valid UTF-8".to_owned())
+}
+
+fn intern_str(map: &mut FxHashMap<Box<str>, u32>, labels: &mut Vec<String>, tok: &[u8]) -> u32 {
+    // Checked by `label_ok` before.
+    let s = String::from_utf8_lossy(tok);
+    let s: &str = &s;
     if let Some(&id) = map.get(s) {
-        return Ok(id);
+        return id;
     }
     let id = labels.len() as u32;
     map.insert(s.into(), id);
     labels.push(s.to_owned());
-    Ok(id)
+    id
 }
 
 /// A canonical non-negative decimal integer (no sign, no leading zero unless "0").
@@ -197,8 +216,8 @@ fn parse_label_int(tok: &[u8]) -> Option<u64> {
 /// Reads an edge list (see the module doc).
 ///
 /// # Errors
-/// I/O errors; a line with fewer than two fields, a weight that is not a finite non-negative number
-/// or a label that is not UTF-8 (with its line number); more than `u32::MAX - 1` distinct nodes.
+/// I/O errors; more than `u32::MAX - 1` distinct nodes. Bad data lines are not errors: they are
+/// returned in [`EdgeList::rejected`].
 ///
 /// # Complexity
 /// O(total bytes) time, O(n + m) memory.
@@ -209,6 +228,7 @@ pub fn read_edgelist<R: BufRead>(mut reader: R) -> Result<EdgeList, EdgeListErro
         labels: Vec::new(),
     };
     let mut edges: Vec<(u32, u32, f32)> = Vec::new();
+    let mut rejected = Vec::new();
     let mut buf = Vec::with_capacity(256);
     let mut line = 0u64;
     loop {
@@ -224,35 +244,27 @@ pub fn read_edgelist<R: BufRead>(mut reader: R) -> Result<EdgeList, EdgeListErro
         if a[0] == b'#' || a[0] == b'%' {
             continue;
         }
-        let Some(b) = toks.next() else {
-            return Err(EdgeListError::Parse {
-                line,
-                message: "expected `u v [weight]`".into(),
+        let edge = toks
+            .next()
+            .ok_or_else(|| "expected `u v [weight]`, found one field".to_owned())
+            .and_then(|b| {
+                let w = toks.next().map_or(Ok(1.0), parse_weight)?;
+                label_ok(a)?;
+                label_ok(b)?;
+                Ok((b, w))
             });
-        };
-        let w = match toks.next() {
-            None => 1.0,
-            Some(t) => {
-                let w = std::str::from_utf8(t)
-                    .ok()
-                    .and_then(|s| s.parse::<f32>().ok());
-                match w {
-                    Some(w) if w.is_finite() && w >= 0.0 => w,
-                    _ => {
-                        return Err(EdgeListError::Parse {
-                            line,
-                            message: format!(
-                                "weight `{}` is not a finite non-negative number",
-                                String::from_utf8_lossy(t)
-                            ),
-                        })
-                    }
-                }
+        match edge {
+            Ok((b, w)) => {
+                let u = interner.intern(a, line)?;
+                let v = interner.intern(b, line)?;
+                edges.push((u, v, w));
             }
-        };
-        let u = interner.intern(a, line)?;
-        let v = interner.intern(b, line)?;
-        edges.push((u, v, w));
+            Err(message) => rejected.push(RejectedLine {
+                line,
+                message,
+                raw: raw_text(&buf),
+            }),
+        }
     }
     let labels = match interner {
         Interner::Ints { labels, .. } => {
@@ -279,7 +291,32 @@ pub fn read_edgelist<R: BufRead>(mut reader: R) -> Result<EdgeList, EdgeListErro
         edges,
         labels,
         lines: line,
+        rejected,
     })
+}
+
+fn parse_weight(t: &[u8]) -> Result<f32, String> {
+    match std::str::from_utf8(t)
+        .ok()
+        .and_then(|s| s.parse::<f32>().ok())
+    {
+        Some(w) if w.is_finite() && w >= 0.0 => Ok(w),
+        _ => Err(format!(
+            "weight `{}` is not a finite non-negative number",
+            String::from_utf8_lossy(t)
+        )),
+    }
+}
+
+/// A line's text for a report: no line break, at most [`RAW_MAX`] bytes (cut at a char boundary).
+fn raw_text(buf: &[u8]) -> String {
+    let s = String::from_utf8_lossy(buf);
+    let s = s.trim_end_matches(['\n', '\r']);
+    let mut end = s.len().min(RAW_MAX);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
 }
 
 #[cfg(test)]
@@ -326,15 +363,34 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_line() {
-        let e = read("0 1\n2\n").unwrap_err();
-        assert!(matches!(e, EdgeListError::Parse { line: 2, .. }), "{e}");
-        let e = read("0 1\n1 2 -3\n").unwrap_err();
-        assert!(e.to_string().starts_with("line 2:"), "{e}");
-        let e = read("0 1 x\n").unwrap_err();
-        assert!(matches!(e, EdgeListError::Parse { line: 1, .. }));
-        let e = read_edgelist(&b"0 \xff\xfe\n"[..]).unwrap_err();
-        assert!(matches!(e, EdgeListError::Parse { line: 1, .. }));
+    fn bad_lines_are_set_aside_with_their_number_and_the_good_kept() {
+        let el =
+            read_edgelist(&b"0 1\n2\n1 2 -3\n2 3 nan\n0 \xff\xfe\n# c\n3 4 0.5\r\n4 5 inf\n"[..])
+                .unwrap();
+        assert_eq!(el.edges, vec![(0, 1, 1.0), (2, 3, 0.5)]);
+        assert_eq!(el.labels, NodeLabels::Integers(vec![0, 1, 3, 4]));
+        let lines: Vec<u64> = el.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5, 8]);
+        assert_eq!(el.rejected[0].raw, "2");
+        assert!(el.rejected[0].message.contains("one field"));
+        assert!(el.rejected[1].message.contains("`-3`"));
+        assert!(el.rejected[3].message.contains("UTF-8"));
+        assert_eq!(el.rejected[3].raw, "0 \u{fffd}\u{fffd}");
+        // A rejected line's labels do not become nodes.
+        assert_eq!(el.node_count(), 4);
+    }
+
+    #[test]
+    fn a_long_bad_line_is_cut_at_a_char_boundary() {
+        let line = format!("{}\n", "张".repeat(100));
+        let el = read(&line).unwrap();
+        let raw = &el.rejected[0].raw;
+        assert!(
+            raw.len() <= RAW_MAX && raw.len() > RAW_MAX - 3,
+            "{}",
+            raw.len()
+        );
+        assert!(raw.chars().all(|c| c == '张'));
     }
 
     #[test]
