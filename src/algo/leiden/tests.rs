@@ -189,3 +189,31 @@ proptest! {
         prop_assert!((-0.5..=1.0).contains(&q));
     }
 }
+
+#[test]
+fn a_reused_refinement_isolates_moved_nodes_and_splits_what_they_held_together() {
+    // Path 0-1-2 and pair 3-4 as the first refinement; then node 1 moves to another community.
+    let g = Graph::from_edges(5, &[(0, 1, 1.0), (1, 2, 1.0), (3, 4, 1.0), (2, 3, 1.0)]).unwrap();
+    let prev = [0, 0, 0, 1, 1];
+    let before = [0, 0, 0, 0, 0];
+    let comm = [0, 1, 0, 0, 0];
+    let b = reuse_refinement(&g, &prev, &before, &comm);
+    // 0 and 2 are no longer connected inside their group; 1 is alone; 3-4 untouched.
+    assert_eq!(b[3], b[4]);
+    let mut labels = b.to_vec();
+    labels.sort_unstable();
+    labels.dedup();
+    assert_eq!(labels, vec![0, 1, 2, 3], "{b:?}");
+    assert!(b[0] != b[2] && b[1] != b[0] && b[1] != b[2] && b[3] != b[0]);
+    // Nothing moved: the first refinement as it was.
+    assert_eq!(reuse_refinement(&g, &prev, &before, &before), prev.to_vec());
+}
+
+#[test]
+fn second_pass_communities_stay_connected() {
+    let (g, _) = ring_of_cliques(30, 6);
+    for seed in 0..8 {
+        let p = leiden(&g, &lcfg(seed));
+        assert!(communities_connected(&g, &p.membership), "seed {seed}");
+    }
+}
