@@ -25,7 +25,8 @@
 //!   unrefined communities.
 //! * **Later passes** start again from single nodes with the previous result as the communities,
 //!   move them, and then reuse the first pass's refinement of the input graph (the moved nodes cut
-//!   out of it, see `reuse_refinement`) instead of refining the input graph again.
+//!   out of it, see `reuse_refinement`) instead of refining the input graph again; the aggregate
+//!   takes the first pass's rows for every group left whole (`aggregate` with `prev`).
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -135,6 +136,7 @@ pub fn louvain(g: &Graph, cfg: &LouvainConfig) -> Partition {
 }
 
 /// The current level: a graph plus node weights (strength for modularity, size for CPM).
+#[derive(Clone)]
 struct Level {
     g: Graph,
     nw: Vec<f64>,
@@ -162,8 +164,9 @@ fn run(
     let mut rng = rng(seed);
     let mut membership: Vec<u32> = (0..n0 as u32).collect();
     let mut levels = 0usize;
-    // The first pass's refinement of the input graph's nodes, which later passes reuse.
-    let mut first_refinement: Option<Vec<u32>> = None;
+    // The first pass's refinement of the input graph's nodes and its aggregate, which later passes
+    // reuse.
+    let mut first: Option<(Vec<u32>, Level)> = None;
     for pass in 0..iterations {
         // Level 0 works on the input graph itself; later levels own their aggregated graph.
         let mut owned: Option<Level> = None;
@@ -179,8 +182,8 @@ fn run(
             };
             let n = g.node_count();
             let order = visit_order(n, &mut rng);
-            let reuse = match &first_refinement {
-                Some(r) if refine_on && pass > 0 && level_no == 0 => Some((r, comm.clone())),
+            let reuse = match &first {
+                Some(f) if refine_on && pass > 0 && level_no == 0 => Some((f, comm.clone())),
                 _ => None,
             };
             let moves = move_nodes(g, nw, scale, &mut comm, &order, MAX_ROUNDS);
@@ -197,17 +200,14 @@ fn run(
                 clean = false;
                 break;
             }
-            let basis = match reuse {
-                Some((r, before)) => reuse_refinement(g, r, &before, &comm),
-                None if refine_on => refine(g, nw, scale, &comm, &order),
-                None => comm.clone(),
+            let (basis, hit) = match &reuse {
+                Some(((r, _), before)) => reuse_refinement(g, r, before, &comm),
+                None if refine_on => (refine(g, nw, scale, &comm, &order), Vec::new()),
+                None => (comm.clone(), Vec::new()),
             };
             // Number the refined communities community by community, so that the next level's
             // nodes of one community are adjacent in memory (locality for every later pass).
             let (basis, k) = renumber_by_community(&basis, &comm, communities);
-            if refine_on && pass == 0 && level_no == 1 && iterations > 1 {
-                first_refinement = Some(basis.clone());
-            }
             if k == n {
                 // Refinement merged nothing: aggregating would not change the graph.
                 clean = false;
@@ -217,7 +217,16 @@ fn run(
             for v in 0..n {
                 next_comm[basis[v] as usize] = comm[v];
             }
-            let next = aggregate(g, nw, &basis, k);
+            let next = match &reuse {
+                Some(((r, l), _)) => {
+                    let same = Same::new(r, &hit, &basis, k, l.g.node_count());
+                    aggregate(g, nw, &basis, k, Some((l, &same)))
+                }
+                None => aggregate(g, nw, &basis, k, None),
+            };
+            if refine_on && pass == 0 && level_no == 1 && iterations > 1 {
+                first = Some((basis.clone(), next.clone()));
+            }
             node_to_level
                 .par_iter_mut()
                 .for_each(|x| *x = basis[*x as usize]);
@@ -440,7 +449,8 @@ fn move_nodes(
 ///
 /// # Complexity
 /// O(n) plus the rows of the sub-communities that lost a node.
-fn reuse_refinement(g: &Graph, prev: &[u32], before: &[u32], comm: &[u32]) -> Vec<u32> {
+/// Returns, with the groups, the groups of `prev` that lost a node (sorted).
+fn reuse_refinement(g: &Graph, prev: &[u32], before: &[u32], comm: &[u32]) -> (Vec<u32>, Vec<u32>) {
     let n = g.node_count();
     let mut basis = prev.to_vec();
     let k_prev = prev.iter().map(|&x| x + 1).max().unwrap_or(0);
@@ -454,7 +464,7 @@ fn reuse_refinement(g: &Graph, prev: &[u32], before: &[u32], comm: &[u32]) -> Ve
         }
     }
     if hit.is_empty() {
-        return basis;
+        return (basis, hit);
     }
     hit.sort_unstable();
     hit.dedup();
@@ -498,7 +508,31 @@ fn reuse_refinement(g: &Graph, prev: &[u32], before: &[u32], comm: &[u32]) -> Ve
     }
     // The new labels run past `n` where few groups were merged: make them dense.
     relabel_dense(&mut basis);
-    basis
+    (basis, hit)
+}
+
+/// Which groups of a reused refinement are the same as in the first pass, both ways.
+struct Same {
+    /// For every group now, the first pass's group with the same members, or `NONE`.
+    prev_of: Vec<u32>,
+    /// For every group of the first pass, the group now with the same members, or `NONE`.
+    now_of: Vec<u32>,
+}
+
+impl Same {
+    /// `prev`: the first pass's groups (`k_prev` of them); `hit`: those that lost a node (sorted);
+    /// `basis`: the groups now (`k`).
+    fn new(prev: &[u32], hit: &[u32], basis: &[u32], k: usize, k_prev: usize) -> Same {
+        let mut prev_of = vec![NONE; k];
+        let mut now_of = vec![NONE; k_prev];
+        for (&b1, &b2) in prev.iter().zip(basis) {
+            if hit.binary_search(&b1).is_err() {
+                prev_of[b2 as usize] = b1;
+                now_of[b1 as usize] = b2;
+            }
+        }
+        Same { prev_of, now_of }
+    }
 }
 
 fn renumber_by_community(sub: &[u32], comm: &[u32], communities: usize) -> (Vec<u32>, usize) {
@@ -686,7 +720,18 @@ fn refine_one(
 }
 
 /// Collapses each group of `basis` (labels `0..k`) into one node.
-fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
+///
+/// With `prev`, an aggregate of the same graph over other groups and which of its nodes are groups
+/// of `basis` too: a group whose row there leads only to such groups takes the row from it
+/// (relabelled) instead of reading its members' rows. The result is the same to the bit (the same
+/// arcs summed in the same order).
+fn aggregate(
+    g: &Graph,
+    nw: &[f64],
+    basis: &[u32],
+    k: usize,
+    prev: Option<(&Level, &Same)>,
+) -> Level {
     let n = g.node_count();
     let ident: Vec<u32> = (0..n as u32).collect();
     let (off, members) = group(basis, k, &ident);
@@ -716,6 +761,30 @@ fn aggregate(g: &Graph, nw: &[f64], basis: &[u32], k: usize) -> Level {
                     loops: Vec::with_capacity(hi - lo),
                 };
                 for a in lo..hi {
+                    if let Some((l, same)) = prev {
+                        let b = same.prev_of[a];
+                        if b != NONE {
+                            let r = l.g.csr().range(b);
+                            let ts = l.g.neighbors(b);
+                            if ts.iter().all(|&t| same.now_of[t as usize] != NONE) {
+                                let acc = &mut s.acc;
+                                acc.items.extend(
+                                    ts.iter()
+                                        .zip(l.g.slot_weights(r))
+                                        .map(|(&t, &w)| (same.now_of[t as usize], f64::from(w))),
+                                );
+                                acc.items.sort_unstable_by_key(|x| x.0);
+                                p.lens.push(acc.items.len());
+                                for &(t, w) in &acc.items {
+                                    p.targets.push(t);
+                                    p.weights.push(w as f32);
+                                }
+                                p.loops.push(l.g.self_loop(b));
+                                acc.clear();
+                                continue;
+                            }
+                        }
+                    }
                     let mut lp = 0.0;
                     let mut internal = 0.0;
                     for vs in members[off[a]..off[a + 1]].chunks(GROUP) {

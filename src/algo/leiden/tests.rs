@@ -197,7 +197,8 @@ fn a_reused_refinement_isolates_moved_nodes_and_splits_what_they_held_together()
     let prev = [0, 0, 0, 1, 1];
     let before = [0, 0, 0, 0, 0];
     let comm = [0, 1, 0, 0, 0];
-    let b = reuse_refinement(&g, &prev, &before, &comm);
+    let (b, hit) = reuse_refinement(&g, &prev, &before, &comm);
+    assert_eq!(hit, vec![0]);
     // 0 and 2 are no longer connected inside their group; 1 is alone; 3-4 untouched.
     assert_eq!(b[3], b[4]);
     let mut labels = b.to_vec();
@@ -206,7 +207,10 @@ fn a_reused_refinement_isolates_moved_nodes_and_splits_what_they_held_together()
     assert_eq!(labels, vec![0, 1, 2, 3], "{b:?}");
     assert!(b[0] != b[2] && b[1] != b[0] && b[1] != b[2] && b[3] != b[0]);
     // Nothing moved: the first refinement as it was.
-    assert_eq!(reuse_refinement(&g, &prev, &before, &before), prev.to_vec());
+    assert_eq!(
+        reuse_refinement(&g, &prev, &before, &before),
+        (prev.to_vec(), vec![])
+    );
 }
 
 #[test]
@@ -215,5 +219,40 @@ fn second_pass_communities_stay_connected() {
     for seed in 0..8 {
         let p = leiden(&g, &lcfg(seed));
         assert!(communities_connected(&g, &p.membership), "seed {seed}");
+    }
+}
+
+#[test]
+fn aggregating_from_a_previous_aggregate_gives_the_same_graph_to_the_bit() {
+    let (g, truth) = ring_of_cliques(12, 6);
+    let nw = g.strengths().to_vec();
+    // First groups: every clique cut in two halves of three.
+    let prev: Vec<u32> = (0..g.node_count() as u32).map(|v| v / 3).collect();
+    let k_prev = g.node_count() / 3;
+    let first = aggregate(&g, &nw, &prev, k_prev, None);
+    // Nodes 0 and 7 move to the next clique's community.
+    let before = truth.clone();
+    let mut comm = truth.clone();
+    comm[0] = truth[6];
+    comm[7] = truth[12];
+    let (basis, hit) = reuse_refinement(&g, &prev, &before, &comm);
+    let communities = comm.iter().map(|&c| c as usize + 1).max().unwrap();
+    let (basis, k) = renumber_by_community(&basis, &comm, communities);
+    let same = Same::new(&prev, &hit, &basis, k, k_prev);
+    assert!(same.prev_of.iter().any(|&b| b != NONE) && same.prev_of.contains(&NONE));
+    let fresh = aggregate(&g, &nw, &basis, k, None);
+    let reused = aggregate(&g, &nw, &basis, k, Some((&first, &same)));
+    for a in 0..k as u32 {
+        assert_eq!(fresh.g.neighbors(a), reused.g.neighbors(a), "row {a}");
+        let r = fresh.g.csr().range(a);
+        assert_eq!(fresh.g.slot_weights(r.clone()), reused.g.slot_weights(r));
+        assert_eq!(
+            fresh.g.self_loop(a).to_bits(),
+            reused.g.self_loop(a).to_bits()
+        );
+        assert_eq!(
+            fresh.nw[a as usize].to_bits(),
+            reused.nw[a as usize].to_bits()
+        );
     }
 }
