@@ -435,8 +435,6 @@ fn move_nodes(
     moves
 }
 
-/// Renumbers sub-community labels `sub` (arbitrary ids `< n`) to `0..k` so that the sub-communities
-/// of community 0 come first, then those of community 1, and so on.
 /// The refinement of a later pass's input level: the first pass's refined sub-communities `prev`,
 /// with every node that local moving has just moved (`before` against `comm`) a singleton of its
 /// own, and every sub-community that lost a node split into its connected parts. Each group is
@@ -447,9 +445,10 @@ fn move_nodes(
 /// (modularity 0.80216 with them; 0.80162 when the pass skips them and re-refines; 0.80214 when it
 /// reuses the first refinement like this).
 ///
+/// Returns, with the groups, the groups of `prev` that lost a node (sorted).
+///
 /// # Complexity
 /// O(n) plus the rows of the sub-communities that lost a node.
-/// Returns, with the groups, the groups of `prev` that lost a node (sorted).
 fn reuse_refinement(g: &Graph, prev: &[u32], before: &[u32], comm: &[u32]) -> (Vec<u32>, Vec<u32>) {
     let n = g.node_count();
     let mut basis = prev.to_vec();
@@ -535,6 +534,8 @@ impl Same {
     }
 }
 
+/// Renumbers sub-community labels `sub` (arbitrary ids `< n`) to `0..k` so that the sub-communities
+/// of community 0 come first, then those of community 1, and so on.
 fn renumber_by_community(sub: &[u32], comm: &[u32], communities: usize) -> (Vec<u32>, usize) {
     let n = sub.len();
     let ident: Vec<u32> = (0..n as u32).collect();
@@ -761,50 +762,49 @@ fn aggregate(
                     loops: Vec::with_capacity(hi - lo),
                 };
                 for a in lo..hi {
-                    if let Some((l, same)) = prev {
+                    // The group's row from the previous aggregate, where it leads only to whole
+                    // groups; else from its members' rows.
+                    let from_prev = prev.and_then(|(l, same)| {
                         let b = same.prev_of[a];
-                        if b != NONE {
-                            let r = l.g.csr().range(b);
-                            let ts = l.g.neighbors(b);
-                            if ts.iter().all(|&t| same.now_of[t as usize] != NONE) {
-                                let acc = &mut s.acc;
-                                acc.items.extend(
-                                    ts.iter()
-                                        .zip(l.g.slot_weights(r))
-                                        .map(|(&t, &w)| (same.now_of[t as usize], f64::from(w))),
-                                );
-                                acc.items.sort_unstable_by_key(|x| x.0);
-                                p.lens.push(acc.items.len());
-                                for &(t, w) in &acc.items {
-                                    p.targets.push(t);
-                                    p.weights.push(w as f32);
-                                }
-                                p.loops.push(l.g.self_loop(b));
-                                acc.clear();
-                                continue;
+                        (b != NONE
+                            && l.g
+                                .neighbors(b)
+                                .iter()
+                                .all(|&t| same.now_of[t as usize] != NONE))
+                        .then_some((l, same, b))
+                    });
+                    let self_loop = if let Some((l, same, b)) = from_prev {
+                        let ts = l.g.neighbors(b);
+                        let ws = l.g.slot_weights(l.g.csr().range(b));
+                        s.acc.items.extend(
+                            ts.iter()
+                                .zip(ws)
+                                .map(|(&t, &w)| (same.now_of[t as usize], f64::from(w))),
+                        );
+                        l.g.self_loop(b)
+                    } else {
+                        let mut lp = 0.0;
+                        let mut internal = 0.0;
+                        for vs in members[off[a]..off[a + 1]].chunks(GROUP) {
+                            for &v in vs {
+                                lp += g.self_loop(v);
                             }
-                        }
-                    }
-                    let mut lp = 0.0;
-                    let mut internal = 0.0;
-                    for vs in members[off[a]..off[a + 1]].chunks(GROUP) {
-                        for &v in vs {
-                            lp += g.self_loop(v);
-                        }
-                        s.rows(g.csr(), vs, |u| basis[u as usize]);
-                        let mut at = 0usize;
-                        for &(x, y) in &s.ranges {
-                            let bs = &s.keys[at..at + (y - x)];
-                            at += y - x;
-                            for (&b, &w) in bs.iter().zip(g.slot_weights(x..y)) {
-                                if b as usize == a {
-                                    internal += f64::from(w);
-                                } else {
-                                    s.acc.add(b, f64::from(w));
+                            s.rows(g.csr(), vs, |u| basis[u as usize]);
+                            let mut at = 0usize;
+                            for &(x, y) in &s.ranges {
+                                let bs = &s.keys[at..at + (y - x)];
+                                at += y - x;
+                                for (&b, &w) in bs.iter().zip(g.slot_weights(x..y)) {
+                                    if b as usize == a {
+                                        internal += f64::from(w);
+                                    } else {
+                                        s.acc.add(b, f64::from(w));
+                                    }
                                 }
                             }
                         }
-                    }
+                        lp + internal / 2.0
+                    };
                     let acc = &mut s.acc;
                     acc.items.sort_unstable_by_key(|x| x.0);
                     p.lens.push(acc.items.len());
@@ -812,7 +812,7 @@ fn aggregate(
                         p.targets.push(b);
                         p.weights.push(w as f32);
                     }
-                    p.loops.push(lp + internal / 2.0);
+                    p.loops.push(self_loop);
                     acc.clear();
                 }
                 p

@@ -180,9 +180,12 @@ impl Interner {
 
 /// Why a label cannot be a node, if it cannot.
 fn label_ok(tok: &[u8]) -> Result<(), String> {
-    std::str::from_utf8(tok)
-        .map(|_| ())
-        .map_err(|_| "node label is not valid UTF-8".to_owned())
+    // ASCII (every integer label) needs no UTF-8 decoding.
+    if tok.is_ascii() || std::str::from_utf8(tok).is_ok() {
+        Ok(())
+    } else {
+        Err("node label is not valid UTF-8".to_owned())
+    }
 }
 
 fn intern_str(map: &mut FxHashMap<Box<str>, u32>, labels: &mut Vec<String>, tok: &[u8]) -> u32 {
