@@ -64,67 +64,78 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
         bail!("say what to export: `fraudnet export --edges ...` (the only export there is)");
     }
     let t = Instant::now();
+    let created = !args.out.exists();
     let mut w = ExportWriter::create(&args.out, args.partitions)
         .with_context(|| format!("creating the export in {}", args.out.display()))?;
-    let graph = if let Some(path) = &args.edgelist {
-        let el = super::read_edge_file(path, &args.rejects)?;
-        for id in 0..el.node_count() as u32 {
-            w.add_node(&el.labels.label(id).to_string())?;
-        }
-        for &(u, v, x) in &el.edges {
-            w.add_edge(u, v, x)?;
-        }
-        "edgelist"
-    } else {
-        let dbs = if args.db.is_empty() {
-            vec![std::env::var_os("FRAUDNET_DB")
-                .map_or_else(|| PathBuf::from(super::DEFAULT_DB), PathBuf::from)]
+    // The directory was new or empty: a failed export removes what it wrote, so the same
+    // command can run again once the input is fixed.
+    let written = (|| -> anyhow::Result<Manifest> {
+        let graph = if let Some(path) = &args.edgelist {
+            let el = super::read_edge_file(path, &args.rejects)?;
+            for id in 0..el.node_count() as u32 {
+                w.add_node(&el.labels.label(id).to_string())?;
+            }
+            for &(u, v, x) in &el.edges {
+                w.add_edge(u, v, x)?;
+            }
+            "edgelist"
         } else {
-            args.db.clone()
-        };
-        let cfg = ProjectionConfig::standard(args.max_holders);
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        for db in &dbs {
-            let store = Store::open_read_only(db)
-                .with_context(|| format!("opening the store at {}", db.display()))?;
-            let (snap, _) = Snapshot::build(&store, 0)
-                .with_context(|| format!("reading the store at {}", db.display()))?;
-            let proj = match args.graph {
-                ExportGraph::Person => person_projection(&snap, &cfg),
-                ExportGraph::Entity => entity_edges(&snap),
+            let dbs = if args.db.is_empty() {
+                vec![std::env::var_os("FRAUDNET_DB")
+                    .map_or_else(|| PathBuf::from(super::DEFAULT_DB), PathBuf::from)]
+            } else {
+                args.db.clone()
             };
-            let mut map = Vec::with_capacity(proj.nodes.len());
-            for &ix in &proj.nodes {
-                let r = snap.reference(ix);
-                let id = match ids.get(&r) {
-                    Some(&id) => id,
-                    None => {
-                        let id = w.add_node(&r)?;
-                        ids.insert(r, id);
-                        id
-                    }
+            let cfg = ProjectionConfig::standard(args.max_holders);
+            let mut ids: HashMap<String, u32> = HashMap::new();
+            for db in &dbs {
+                let store = Store::open_read_only(db)
+                    .with_context(|| format!("opening the store at {}", db.display()))?;
+                let (snap, _) = Snapshot::build(&store, 0)
+                    .with_context(|| format!("reading the store at {}", db.display()))?;
+                let proj = match args.graph {
+                    ExportGraph::Person => person_projection(&snap, &cfg),
+                    ExportGraph::Entity => entity_edges(&snap),
                 };
-                map.push(id);
+                let mut map = Vec::with_capacity(proj.nodes.len());
+                for &ix in &proj.nodes {
+                    let r = snap.reference(ix);
+                    let id = match ids.get(&r) {
+                        Some(&id) => id,
+                        None => {
+                            let id = w.add_node(&r)?;
+                            ids.insert(r, id);
+                            id
+                        }
+                    };
+                    map.push(id);
+                }
+                for &(u, v, x) in &proj.edges {
+                    w.add_edge(map[u as usize], map[v as usize], x)?;
+                }
+                eprintln!(
+                    "{}: {} nodes, {} edges",
+                    db.display(),
+                    proj.nodes.len(),
+                    proj.edges.len()
+                );
             }
-            for &(u, v, x) in &proj.edges {
-                w.add_edge(map[u as usize], map[v as usize], x)?;
+            match args.graph {
+                ExportGraph::Person => "person",
+                ExportGraph::Entity => "entity",
             }
-            eprintln!(
-                "{}: {} nodes, {} edges",
-                db.display(),
-                proj.nodes.len(),
-                proj.edges.len()
-            );
-        }
-        match args.graph {
-            ExportGraph::Person => "person",
-            ExportGraph::Entity => "entity",
+        };
+        let holders = (graph == "person").then_some(args.max_holders as u32);
+        w.finish(graph, holders)
+            .with_context(|| format!("finishing the export in {}", args.out.display()))
+    })();
+    let m = match written {
+        Ok(m) => m,
+        Err(e) => {
+            discard_export(&args.out, created);
+            return Err(e);
         }
     };
-    let holders = (graph == "person").then_some(args.max_holders as u32);
-    let m = w
-        .finish(graph, holders)
-        .with_context(|| format!("finishing the export in {}", args.out.display()))?;
     eprintln!(
         "exported {} nodes, {} edges into {} partitions in {:.2} s{}",
         m.nodes,
@@ -142,6 +153,19 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     );
     println!("{}", args.out.join("manifest.json").display());
     Ok(())
+}
+
+/// Removes a failed export: the directory if the export created it, else what it wrote inside.
+fn discard_export(dir: &Path, created: bool) {
+    let _ = if created {
+        std::fs::remove_dir_all(dir)
+    } else {
+        std::fs::read_dir(dir).map(|entries| {
+            for e in entries.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        })
+    };
 }
 
 /// Algorithms of `cluster`.

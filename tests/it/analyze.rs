@@ -1,4 +1,4 @@
-//! `fraudnet analyze` on edge-list files that are not clean.
+//! `fraudnet analyze` and `fraudnet export` on edge-list files that are not clean or not there.
 
 use crate::support::Dir;
 
@@ -59,4 +59,27 @@ fn a_missing_or_edgeless_edge_list_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("words.el:1: rejected"), "{err}");
     assert!(err.contains("none of its 2 data lines is an edge"), "{err}");
+}
+
+#[test]
+fn a_failed_export_leaves_nothing_behind_and_can_run_again() {
+    let dir = Dir::new();
+    let args = |input: &'static str| {
+        [
+            "export",
+            "--edges",
+            "--partitions",
+            "2",
+            "--edgelist",
+            input,
+            "out",
+        ]
+    };
+    let out = dir.run(&args("absent.el"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("opening absent.el"));
+    assert!(!dir.join("out").exists());
+    std::fs::write(dir.join("g.el"), "0 1\n1 2\n").unwrap();
+    dir.ok(&args("g.el"));
+    assert!(dir.join("out/manifest.json").exists());
 }
