@@ -30,6 +30,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -96,6 +97,25 @@ pub struct Partition {
     pub levels: usize,
 }
 
+/// Where one level of a [`leiden_timed`] or [`louvain_timed`] run spent its time. Timings are
+/// measured, so they vary between runs; the partition does not.
+#[derive(Clone, Debug, Default)]
+pub struct LevelTiming {
+    /// Pass (0-based) and level within it (0 is the input graph).
+    pub pass: usize,
+    pub level: usize,
+    pub nodes: usize,
+    pub edges: usize,
+    /// Local-moving rounds run and moves applied.
+    pub rounds: usize,
+    pub moves: usize,
+    /// Seconds in local moving, in refinement (or reusing the first refinement) and in
+    /// aggregation.
+    pub moving: f64,
+    pub refining: f64,
+    pub aggregating: f64,
+}
+
 /// Leiden community detection.
 ///
 /// Deterministic for a given `seed`, independent of the number of rayon threads. Every community of
@@ -107,6 +127,11 @@ pub struct Partition {
 /// refinement and aggregation are O(m) per level, with O(n + m) extra memory; in practice a few
 /// rounds on the first level dominate and later levels are much smaller.
 pub fn leiden(g: &Graph, cfg: &LeidenConfig) -> Partition {
+    leiden_timed(g, cfg).0
+}
+
+/// [`leiden`], with the time of every level's phases.
+pub fn leiden_timed(g: &Graph, cfg: &LeidenConfig) -> (Partition, Vec<LevelTiming>) {
     run(
         g,
         cfg.quality,
@@ -124,6 +149,11 @@ pub fn leiden(g: &Graph, cfg: &LeidenConfig) -> Partition {
 /// # Complexity
 /// As [`leiden`], without the refinement phase.
 pub fn louvain(g: &Graph, cfg: &LouvainConfig) -> Partition {
+    louvain_timed(g, cfg).0
+}
+
+/// [`louvain`], with the time of every level's phases.
+pub fn louvain_timed(g: &Graph, cfg: &LouvainConfig) -> (Partition, Vec<LevelTiming>) {
     run(
         g,
         Quality::Modularity,
@@ -150,8 +180,9 @@ fn run(
     refine_on: bool,
     iterations: usize,
     max_levels: usize,
-) -> Partition {
+) -> (Partition, Vec<LevelTiming>) {
     let n0 = g0.node_count();
+    let mut timings: Vec<LevelTiming> = Vec::new();
     let nw0: Vec<f64> = match quality {
         Quality::Modularity => g0.strengths().to_vec(),
         Quality::Cpm => vec![1.0; n0],
@@ -181,12 +212,24 @@ fn run(
                 None => (g0, &nw0[..]),
             };
             let n = g.node_count();
+            let mut timing = LevelTiming {
+                pass,
+                level: level_no,
+                nodes: n,
+                edges: g.edge_count(),
+                ..LevelTiming::default()
+            };
+            let clock = Instant::now();
             let order = visit_order(n, &mut rng);
             let reuse = match &first {
                 Some(f) if refine_on && pass > 0 && level_no == 0 => Some((f, comm.clone())),
                 _ => None,
             };
-            let moves = move_nodes(g, nw, scale, &mut comm, &order, MAX_ROUNDS);
+            let (moves, rounds) = move_nodes(g, nw, scale, &mut comm, &order, MAX_ROUNDS);
+            timing.moving = clock.elapsed().as_secs_f64();
+            timing.moves = moves;
+            timing.rounds = rounds;
+            timings.push(timing);
             levels += 1;
             level_no += 1;
             any_move |= moves > 0;
@@ -200,6 +243,7 @@ fn run(
                 clean = false;
                 break;
             }
+            let clock = Instant::now();
             let (basis, hit) = match &reuse {
                 Some(((r, _), before)) => reuse_refinement(g, r, before, &comm),
                 None if refine_on => (refine(g, nw, scale, &comm, &order), Vec::new()),
@@ -217,6 +261,9 @@ fn run(
             for v in 0..n {
                 next_comm[basis[v] as usize] = comm[v];
             }
+            let timing = timings.last_mut().expect("this level's timing");
+            timing.refining = clock.elapsed().as_secs_f64();
+            let clock = Instant::now();
             let next = match &reuse {
                 Some(((r, l), _)) => {
                     let same = Same::new(r, &hit, &basis, k, l.g.node_count());
@@ -224,6 +271,7 @@ fn run(
                 }
                 None => aggregate(g, nw, &basis, k, None),
             };
+            timing.aggregating = clock.elapsed().as_secs_f64();
             if refine_on && pass == 0 && level_no == 1 && iterations > 1 {
                 first = Some((basis.clone(), next.clone()));
             }
@@ -257,12 +305,13 @@ fn run(
         Quality::Modularity => super::quality::modularity_unchecked(g0, &membership, resolution),
         Quality::Cpm => cpm_value(g0, &membership, community_count, resolution),
     };
-    Partition {
+    let p = Partition {
         membership,
         community_count,
         quality: q,
         levels,
-    }
+    };
+    (p, timings)
 }
 
 fn cpm_value(g: &Graph, membership: &[u32], k: usize, resolution: f64) -> f64 {
@@ -321,7 +370,7 @@ fn best_moves(
             w_own,
         };
         let mut best_gain = w_own - k * (tot[cv as usize] - nw[v as usize]);
-        for &(c, w) in &acc.items {
+        for (c, w) in acc.iter() {
             if c != cv {
                 let gain = w - k * tot[c as usize];
                 if gain > best_gain {
@@ -336,7 +385,8 @@ fn best_moves(
     }
 }
 
-/// Batched parallel local moving (see the module doc). Returns the number of moves applied.
+/// Batched parallel local moving (see the module doc). Returns the number of moves applied and
+/// of rounds run.
 fn move_nodes(
     g: &Graph,
     nw: &[f64],
@@ -344,7 +394,7 @@ fn move_nodes(
     comm: &mut [u32],
     order: &[u32],
     max_rounds: usize,
-) -> usize {
+) -> (usize, usize) {
     let n = g.node_count();
     // Small graphs run (nearly) sequentially; the batch depends on n only, never on threads.
     let batch_len = (n / 64).clamp(1, BATCH);
@@ -360,11 +410,14 @@ fn move_nodes(
     let mut queue: Vec<u32> = order.to_vec();
     let mut proposals = vec![Proposal::default(); batch_len];
     let mut moves = 0usize;
+    let mut rounds = 0usize;
     for _ in 0..max_rounds {
         if queue.is_empty() {
             break;
         }
+        rounds += 1;
         let moves_before = moves;
+
         for &v in &queue {
             active[v as usize].store(false, Relaxed);
         }
@@ -432,7 +485,7 @@ fn move_nodes(
             break;
         }
     }
-    moves
+    (moves, rounds)
 }
 
 /// The refinement of a later pass's input level: the first pass's refined sub-communities `prev`,
@@ -776,7 +829,7 @@ fn aggregate(
                     let self_loop = if let Some((l, same, b)) = from_prev {
                         let ts = l.g.neighbors(b);
                         let ws = l.g.slot_weights(l.g.csr().range(b));
-                        s.acc.items.extend(
+                        s.row.extend(
                             ts.iter()
                                 .zip(ws)
                                 .map(|(&t, &w)| (same.now_of[t as usize], f64::from(w))),
@@ -805,15 +858,17 @@ fn aggregate(
                         }
                         lp + internal / 2.0
                     };
-                    let acc = &mut s.acc;
-                    acc.items.sort_unstable_by_key(|x| x.0);
-                    p.lens.push(acc.items.len());
-                    for &(b, w) in &acc.items {
+                    let row = &mut s.row;
+                    row.extend(s.acc.iter());
+                    row.sort_unstable_by_key(|x| x.0);
+                    p.lens.push(row.len());
+                    for &(b, w) in row.iter() {
                         p.targets.push(b);
                         p.weights.push(w as f32);
                     }
                     p.loops.push(self_loop);
-                    acc.clear();
+                    row.clear();
+                    s.acc.clear();
                 }
                 p
             })

@@ -153,7 +153,7 @@ fn choose(acc: &Acc, cur: u32, salt: u64) -> u32 {
     let mut best = cur;
     let mut best_w = acc.get(cur);
     let mut best_h = 0u64;
-    for &(l, w) in &acc.items {
+    for (l, w) in acc.iter() {
         if l == cur {
             continue;
         }

@@ -17,18 +17,16 @@ use crate::snapshot::csr::Csr;
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// A sparse accumulator: a small open-addressing table (sized to the keys touched, so it stays in
-/// L1/L2 cache) plus the list of touched keys in the order they were first touched. Results depend
-/// only on that order and on the sums, never on the table's layout.
+/// L1/L2 cache) whose slots hold a key and its sum side by side (one probe finds both), plus the
+/// slots in the order their keys were first touched. Results depend only on that order and on the
+/// sums, never on the table's layout.
 #[derive(Debug)]
 pub(crate) struct Acc {
-    /// Table slots: a key, or `NONE`.
-    keys: Vec<u32>,
-    /// Index into `items` of the key in the same slot.
-    pos: Vec<u32>,
-    /// Slots in use, in touch order (to clear them).
+    /// Table slots: a key (or `NONE`) and its sum.
+    slots: Vec<(u32, f64)>,
+    /// Slots in use, in touch order.
     used: Vec<u32>,
     shift: u32,
-    pub(crate) items: Vec<(u32, f64)>,
 }
 
 impl Default for Acc {
@@ -42,11 +40,9 @@ const MIN_BITS: u32 = 6;
 impl Acc {
     pub(crate) fn new() -> Acc {
         Acc {
-            keys: vec![NONE; 1 << MIN_BITS],
-            pos: vec![0; 1 << MIN_BITS],
+            slots: vec![(NONE, 0.0); 1 << MIN_BITS],
             used: Vec::new(),
             shift: 32 - MIN_BITS,
-            items: Vec::new(),
         }
     }
 
@@ -55,59 +51,57 @@ impl Acc {
         (key.wrapping_mul(0x9e37_79b1) >> self.shift) as usize
     }
 
-    /// Doubles the table (load factor kept at most 1/2) and re-inserts the touched keys.
+    /// Doubles the table (load factor kept at most 1/2) and re-inserts the touched keys in touch
+    /// order.
     #[cold]
     fn grow(&mut self) {
+        let items: Vec<(u32, f64)> = self.iter().collect();
         let bits = 32 - self.shift + 1;
         self.shift = 32 - bits;
-        self.keys.clear();
-        self.keys.resize(1 << bits, NONE);
-        self.pos.resize(1 << bits, 0);
+        self.slots.clear();
+        self.slots.resize(1 << bits, (NONE, 0.0));
         self.used.clear();
         let mask = (1usize << bits) - 1;
-        for (i, &(k, _)) in self.items.iter().enumerate() {
-            let mut s = self.slot_of(k);
-            while self.keys[s] != NONE {
+        for item in items {
+            let mut s = self.slot_of(item.0);
+            while self.slots[s].0 != NONE {
                 s = (s + 1) & mask;
             }
-            self.keys[s] = k;
-            self.pos[s] = i as u32;
+            self.slots[s] = item;
             self.used.push(s as u32);
         }
     }
 
     #[inline(always)]
     pub(crate) fn add(&mut self, key: u32, w: f64) {
-        let mask = self.keys.len() - 1;
+        let mask = self.slots.len() - 1;
         let mut s = self.slot_of(key);
         loop {
-            let k = self.keys[s];
-            if k == key {
-                self.items[self.pos[s] as usize].1 += w;
+            let slot = &mut self.slots[s];
+            if slot.0 == key {
+                slot.1 += w;
                 return;
             }
-            if k == NONE {
+            if slot.0 == NONE {
+                *slot = (key, w);
                 break;
             }
             s = (s + 1) & mask;
         }
-        self.keys[s] = key;
-        self.pos[s] = self.items.len() as u32;
         self.used.push(s as u32);
-        self.items.push((key, w));
-        if self.items.len() * 2 > self.keys.len() {
+        if self.used.len() * 2 > self.slots.len() {
             self.grow();
         }
     }
 
     #[inline]
     pub(crate) fn get(&self, key: u32) -> f64 {
-        let mask = self.keys.len() - 1;
+        let mask = self.slots.len() - 1;
         let mut s = self.slot_of(key);
         loop {
-            let k = self.keys[s];
+            let (k, w) = self.slots[s];
             if k == key {
-                return self.items[self.pos[s] as usize].1;
+                return w;
             }
             if k == NONE {
                 return 0.0;
@@ -116,13 +110,18 @@ impl Acc {
         }
     }
 
+    /// The keys and their sums, in the order the keys were first touched.
+    #[inline]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
+        self.used.iter().map(|&s| self.slots[s as usize])
+    }
+
     #[inline]
     pub(crate) fn clear(&mut self) {
         for &s in &self.used {
-            self.keys[s as usize] = NONE;
+            self.slots[s as usize].0 = NONE;
         }
         self.used.clear();
-        self.items.clear();
     }
 }
 
@@ -138,6 +137,8 @@ pub(crate) struct Gather {
     pub(crate) ranges: Vec<(usize, usize)>,
     /// `key(u)` of every neighbour `u`, row after row.
     pub(crate) keys: Vec<u32>,
+    /// A row being assembled (target, weight), for the aggregations that emit rows.
+    pub(crate) row: Vec<(u32, f64)>,
 }
 
 impl Gather {
@@ -250,19 +251,19 @@ mod tests {
         a.add(3, 1.0);
         a.add(1, 2.0);
         a.add(3, 0.5);
-        assert_eq!(a.items, vec![(3, 1.5), (1, 2.0)]);
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![(3, 1.5), (1, 2.0)]);
         assert_eq!(a.get(3), 1.5);
         a.clear();
         assert_eq!(a.get(3), 0.0);
-        assert!(a.items.is_empty());
+        assert_eq!(a.iter().count(), 0);
         // Growth keeps every sum and the touch order.
         for round in 0..2 {
             for k in (0..1000u32).rev() {
                 a.add(k * 7919, f64::from(k));
                 a.add(k * 7919, 1.0);
             }
-            assert_eq!(a.items.len(), 1000);
-            assert_eq!(a.items[0], (999 * 7919, 1000.0));
+            assert_eq!(a.iter().count(), 1000);
+            assert_eq!(a.iter().next(), Some((999 * 7919, 1000.0)));
             assert_eq!(a.get(5 * 7919), 6.0);
             assert_eq!(a.get(1), 0.0, "round {round}");
             a.clear();

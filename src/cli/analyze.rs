@@ -12,7 +12,9 @@ use crate::algo::bfs::{bfs, k_hop, UNREACHED};
 use crate::algo::components::connected_components;
 use crate::algo::graph::Graph;
 use crate::algo::kcore::core_numbers;
-use crate::algo::leiden::{leiden, louvain, LeidenConfig, LouvainConfig, Partition, Quality};
+use crate::algo::leiden::{
+    leiden_timed, louvain_timed, LeidenConfig, LevelTiming, LouvainConfig, Partition, Quality,
+};
 use crate::algo::lpa::{label_propagation, LabelPropagationConfig};
 use crate::algo::pagerank::{pagerank, PageRankConfig};
 use crate::algo::quality::{modularity, nmi};
@@ -106,6 +108,25 @@ enum Output {
     Levels(Vec<u32>),
 }
 
+/// Prints where each level of a Leiden or Louvain run spent its time (stderr), and passes the
+/// partition on.
+fn report_levels((p, levels): (Partition, Vec<LevelTiming>)) -> Partition {
+    let sum = |f: fn(&LevelTiming) -> f64| levels.iter().map(f).sum::<f64>();
+    eprintln!(
+        "phases: local moving {:.3} s, refinement {:.3} s, aggregation {:.3} s",
+        sum(|l| l.moving),
+        sum(|l| l.refining),
+        sum(|l| l.aggregating)
+    );
+    for l in &levels {
+        eprintln!(
+            "  pass {} level {}: {} nodes, {} edges; {} rounds, {} moves; moving {:.3} s, refinement {:.3} s, aggregation {:.3} s",
+            l.pass, l.level, l.nodes, l.edges, l.rounds, l.moves, l.moving, l.refining, l.aggregating
+        );
+    }
+    p
+}
+
 fn run_inner(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let el = super::read_edge_file(&args.edgelist, &args.rejects)?;
@@ -124,7 +145,7 @@ fn run_inner(args: &AnalyzeArgs) -> anyhow::Result<()> {
     );
     let t = Instant::now();
     let out = match args.algo {
-        AnalyzeAlgo::Leiden => Output::Communities(leiden(
+        AnalyzeAlgo::Leiden => Output::Communities(report_levels(leiden_timed(
             &g,
             &LeidenConfig {
                 quality: match args.quality {
@@ -136,15 +157,15 @@ fn run_inner(args: &AnalyzeArgs) -> anyhow::Result<()> {
                 iterations: args.passes,
                 max_levels: 64,
             },
-        )),
-        AnalyzeAlgo::Louvain => Output::Communities(louvain(
+        ))),
+        AnalyzeAlgo::Louvain => Output::Communities(report_levels(louvain_timed(
             &g,
             &LouvainConfig {
                 resolution: args.resolution,
                 seed: args.seed,
                 max_levels: 64,
             },
-        )),
+        ))),
         AnalyzeAlgo::Lpa => Output::Communities(label_propagation(
             &g,
             &LabelPropagationConfig {

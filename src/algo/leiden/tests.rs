@@ -256,3 +256,29 @@ fn aggregating_from_a_previous_aggregate_gives_the_same_graph_to_the_bit() {
         );
     }
 }
+
+#[test]
+fn timed_runs_report_every_level_and_the_same_partition() {
+    let (g, _) = planted(3000, 30, 16, 4, 11);
+    let (p, levels) = leiden_timed(&g, &lcfg(5));
+    assert_eq!(p, leiden(&g, &lcfg(5)));
+    assert_eq!(levels.len(), p.levels);
+    assert_eq!((levels[0].pass, levels[0].level), (0, 0));
+    assert_eq!(levels[0].nodes, g.node_count());
+    assert_eq!(levels[0].edges, g.edge_count());
+    assert!(levels[0].moves > 0 && levels[0].rounds > 0);
+    // later levels of a pass are smaller; the second pass starts again from the input graph
+    assert!(levels
+        .windows(2)
+        .all(|w| w[1].level == 0 || w[1].nodes < w[0].nodes));
+    assert!(levels.iter().any(|l| l.pass == 1 && l.level == 0));
+    assert!(levels
+        .iter()
+        .all(|l| l.moving >= 0.0 && l.aggregating >= 0.0));
+    let (q, louvain_levels) = louvain_timed(&g, &louv(5));
+    assert_eq!(q, louvain(&g, &louv(5)));
+    assert_eq!(louvain_levels.len(), q.levels);
+    assert!(louvain_levels
+        .iter()
+        .all(|l| l.pass == 0 && l.refining >= 0.0));
+}
