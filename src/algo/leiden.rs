@@ -26,7 +26,9 @@
 //! * **Later passes** start again from single nodes with the previous result as the communities,
 //!   move them, and then reuse the first pass's refinement of the input graph (the moved nodes cut
 //!   out of it, see `reuse_refinement`) instead of refining the input graph again; the aggregate
-//!   takes the first pass's rows for every group left whole (`aggregate` with `prev`).
+//!   takes the first pass's rows for every group left whole (`aggregate` with `prev`). A later
+//!   pass whose first level moves at most n / 1,000 nodes (a stalled round's count) keeps those
+//!   moves and stops there, its disconnected communities split.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -70,8 +72,9 @@ pub struct LeidenConfig {
     /// γ; 1.0 is standard modularity. For CPM, a density threshold (e.g. 0.01).
     pub resolution: f64,
     pub seed: u64,
-    /// Full passes; each pass after the first restarts from the previous result (as leidenalg's
-    /// `n_iterations`), reusing the first pass's refinement of the input nodes. 1 or 2 is usual.
+    /// Passes; each pass after the first restarts from the previous result (as leidenalg's
+    /// `n_iterations`), reusing the first pass's refinement of the input nodes, and goes on above
+    /// the input level only when it moved more than n / 1,000 nodes there. 1 or 2 is usual.
     pub iterations: usize,
     /// Cap on aggregation levels per pass.
     pub max_levels: usize,
@@ -237,6 +240,15 @@ fn run(
             // each such node is a refined, hence connected, community.
             let communities = relabel_dense(&mut comm);
             if communities == n {
+                break;
+            }
+            // A later pass whose first level moves no more nodes than a stalled round (see
+            // STALL) stops there, with those moves: the levels above would regroup what the
+            // previous pass found, less a handful of nodes. On the 1M-node planted graph the
+            // second pass moves 458 nodes; its higher levels then cost 0.9 s of 6 and add 1e-5
+            // to the modularity (0.80214 against 0.80213).
+            if pass > 0 && level_no == 1 && moves <= n / STALL {
+                clean = false;
                 break;
             }
             if level_no >= max_levels.max(1) {

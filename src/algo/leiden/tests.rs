@@ -282,3 +282,27 @@ fn timed_runs_report_every_level_and_the_same_partition() {
         .iter()
         .all(|l| l.pass == 0 && l.refining >= 0.0));
 }
+
+#[test]
+fn a_later_pass_that_moves_a_handful_of_nodes_stops_at_the_input_level() {
+    let (g, _) = planted(3000, 30, 16, 4, 11);
+    let n = g.node_count();
+    let mut stopped = 0;
+    for seed in 0..8 {
+        let cfg = LeidenConfig {
+            iterations: 3,
+            ..lcfg(seed)
+        };
+        let (p, levels) = leiden_timed(&g, &cfg);
+        assert!(communities_connected(&g, &p.membership), "seed {seed}");
+        for pass in 1..3 {
+            let first = levels.iter().find(|l| l.pass == pass && l.level == 0);
+            let above = levels.iter().any(|l| l.pass == pass && l.level > 0);
+            if let Some(f) = first {
+                assert_eq!(above, f.moves > n / 1000, "seed {seed} pass {pass}");
+                stopped += usize::from(!above);
+            }
+        }
+    }
+    assert!(stopped > 0, "no pass stopped early: the rule went untested");
+}
