@@ -32,6 +32,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -200,10 +201,11 @@ fn run(
     let mut levels = 0usize;
     // The first pass's refinement of the input graph's nodes and its aggregate, which later passes
     // reuse.
-    let mut first: Option<(Vec<u32>, Level)> = None;
+    // Shared, not copied: a later pass that stops at the input level never reads it.
+    let mut first: Option<(Vec<u32>, Arc<Level>)> = None;
     for pass in 0..iterations {
         // Level 0 works on the input graph itself; later levels own their aggregated graph.
-        let mut owned: Option<Level> = None;
+        let mut owned: Option<Arc<Level>> = None;
         let mut node_to_level: Vec<u32> = (0..n0 as u32).collect();
         let mut comm = membership.clone();
         let mut level_no = 0usize;
@@ -276,16 +278,16 @@ fn run(
             let timing = timings.last_mut().expect("this level's timing");
             timing.refining = clock.elapsed().as_secs_f64();
             let clock = Instant::now();
-            let next = match &reuse {
+            let next = Arc::new(match &reuse {
                 Some(((r, l), _)) => {
                     let same = Same::new(r, &hit, &basis, k, l.g.node_count());
                     aggregate(g, nw, &basis, k, Some((l, &same)))
                 }
                 None => aggregate(g, nw, &basis, k, None),
-            };
+            });
             timing.aggregating = clock.elapsed().as_secs_f64();
             if refine_on && pass == 0 && level_no == 1 && iterations > 1 {
-                first = Some((basis.clone(), next.clone()));
+                first = Some((basis.clone(), Arc::clone(&next)));
             }
             node_to_level
                 .par_iter_mut()
