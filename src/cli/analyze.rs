@@ -56,7 +56,8 @@ pub struct AnalyzeArgs {
     /// Seed of every random choice; the same seed gives the same result on any number of threads.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Leiden passes (each restarts from the previous result).
+    /// Leiden passes (each restarts from the previous result; one that moves at most n / 1,000
+    /// nodes of the input graph ends there).
     #[arg(long, default_value_t = 2)]
     pub passes: usize,
     /// PageRank iterations (fixed count, or the cap with `--tolerance`) and label-propagation
@@ -119,9 +120,20 @@ fn report_levels((p, levels): (Partition, Vec<LevelTiming>)) -> Partition {
         sum(|l| l.aggregating)
     );
     for l in &levels {
+        let plural = |k: usize| if k == 1 { "" } else { "s" };
         eprintln!(
-            "  pass {} level {}: {} nodes, {} edges; {} rounds, {} moves; moving {:.3} s, refinement {:.3} s, aggregation {:.3} s",
-            l.pass, l.level, l.nodes, l.edges, l.rounds, l.moves, l.moving, l.refining, l.aggregating
+            "  pass {} level {}: {} nodes, {} edges; {} round{}, {} move{}; moving {:.3} s, refinement {:.3} s, aggregation {:.3} s",
+            l.pass,
+            l.level,
+            l.nodes,
+            l.edges,
+            l.rounds,
+            plural(l.rounds),
+            l.moves,
+            plural(l.moves),
+            l.moving,
+            l.refining,
+            l.aggregating
         );
     }
     p

@@ -83,3 +83,28 @@ fn a_failed_export_leaves_nothing_behind_and_can_run_again() {
     dir.ok(&args("g.el"));
     assert!(dir.join("out/manifest.json").exists());
 }
+
+#[test]
+fn leiden_on_an_edge_list_prints_the_time_of_every_level_and_phase() {
+    let dir = Dir::new();
+    // two 4-cliques joined by one edge
+    let mut el = String::new();
+    for base in [0, 4] {
+        for a in 0..4 {
+            for b in a + 1..4 {
+                el.push_str(&format!("{} {}\n", base + a, base + b));
+            }
+        }
+    }
+    el.push_str("3 4\n");
+    std::fs::write(dir.join("g.el"), el).unwrap();
+    let out = dir.run(&["analyze", "--edgelist", "g.el", "--algo", "leiden"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("phases: local moving "), "{err}");
+    assert!(
+        err.contains("  pass 0 level 0: 8 nodes, 13 edges; "),
+        "{err}"
+    );
+    assert!(err.contains("communities: 2;"), "{err}");
+}
