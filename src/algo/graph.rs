@@ -45,12 +45,12 @@ pub(crate) fn det_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
 }
 
 #[inline]
-fn pack(target: u32, w: f32) -> u64 {
+pub(crate) fn pack(target: u32, w: f32) -> u64 {
     (u64::from(target) << 32) | u64::from(w.to_bits())
 }
 
 #[inline]
-fn unpack(x: u64) -> (u32, f32) {
+pub(crate) fn unpack(x: u64) -> (u32, f32) {
     ((x >> 32) as u32, f32::from_bits(x as u32))
 }
 

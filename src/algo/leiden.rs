@@ -37,7 +37,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::graph::{split_rows, Graph};
+use super::graph::{pack, split_rows, unpack, Graph};
 use super::scratch::{relabel_dense, rng, visit_order, Gather, Pool, GROUP, NONE};
 use crate::snapshot::csr::Csr;
 
@@ -846,7 +846,7 @@ fn aggregate(
                         s.row.extend(
                             ts.iter()
                                 .zip(ws)
-                                .map(|(&t, &w)| (same.now_of[t as usize], f64::from(w))),
+                                .map(|(&t, &w)| pack(same.now_of[t as usize], w)),
                         );
                         l.g.self_loop(b)
                     } else {
@@ -873,12 +873,14 @@ fn aggregate(
                         lp + internal / 2.0
                     };
                     let row = &mut s.row;
-                    row.extend(s.acc.iter());
-                    row.sort_unstable_by_key(|x| x.0);
+                    row.extend(s.acc.iter().map(|(b, w)| pack(b, w as f32)));
+                    // targets are distinct within a row: sorting the packed words sorts by target
+                    row.sort_unstable();
                     p.lens.push(row.len());
-                    for &(b, w) in row.iter() {
+                    for &x in row.iter() {
+                        let (b, w) = unpack(x);
                         p.targets.push(b);
-                        p.weights.push(w as f32);
+                        p.weights.push(w);
                     }
                     p.loops.push(self_loop);
                     row.clear();

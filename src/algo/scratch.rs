@@ -137,8 +137,9 @@ pub(crate) struct Gather {
     pub(crate) ranges: Vec<(usize, usize)>,
     /// `key(u)` of every neighbour `u`, row after row.
     pub(crate) keys: Vec<u32>,
-    /// A row being assembled (target, weight), for the aggregations that emit rows.
-    pub(crate) row: Vec<(u32, f64)>,
+    /// A row being assembled, for the aggregations that emit rows: (target, f32 weight) packed
+    /// into one `u64` (`graph::pack`), so sorting by target is a sort of integers.
+    pub(crate) row: Vec<u64>,
 }
 
 impl Gather {
