@@ -170,7 +170,6 @@ pub fn louvain_timed(g: &Graph, cfg: &LouvainConfig) -> (Partition, Vec<LevelTim
 }
 
 /// The current level: a graph plus node weights (strength for modularity, size for CPM).
-#[derive(Clone)]
 struct Level {
     g: Graph,
     nw: Vec<f64>,
@@ -200,8 +199,7 @@ fn run(
     let mut membership: Vec<u32> = (0..n0 as u32).collect();
     let mut levels = 0usize;
     // The first pass's refinement of the input graph's nodes and its aggregate, which later passes
-    // reuse.
-    // Shared, not copied: a later pass that stops at the input level never reads it.
+    // reuse (shared, not copied: a later pass that stops at the input level never reads it).
     let mut first: Option<(Vec<u32>, Arc<Level>)> = None;
     for pass in 0..iterations {
         // Level 0 works on the input graph itself; later levels own their aggregated graph.
@@ -431,7 +429,6 @@ fn move_nodes(
         }
         rounds += 1;
         let moves_before = moves;
-
         for &v in &queue {
             active[v as usize].store(false, Relaxed);
         }

@@ -119,8 +119,8 @@ fn report_levels((p, levels): (Partition, Vec<LevelTiming>)) -> Partition {
         sum(|l| l.refining),
         sum(|l| l.aggregating)
     );
+    let plural = |k: usize| if k == 1 { "" } else { "s" };
     for l in &levels {
-        let plural = |k: usize| if k == 1 { "" } else { "s" };
         eprintln!(
             "  pass {} level {}: {} nodes, {} edges; {} round{}, {} move{}; moving {:.3} s, refinement {:.3} s, aggregation {:.3} s",
             l.pass,
