@@ -31,7 +31,7 @@
 //!   moves and stops there, its disconnected communities split.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -209,6 +209,8 @@ fn run(
         let mut level_no = 0usize;
         let mut any_move = false;
         let mut clean = refine_on;
+        // When set, the nodes whose community may have come apart (see `split_disconnected`).
+        let mut suspect: Option<Vec<bool>> = None;
         loop {
             let (g, nw) = match &owned {
                 Some(l) => (&l.g, &l.nw[..]),
@@ -236,18 +238,31 @@ fn run(
             levels += 1;
             level_no += 1;
             any_move |= moves > 0;
+            // A later pass whose first level moves no more nodes than a stalled round (see
+            // STALL) stops there, with those moves: the levels above would regroup what the
+            // previous pass found, less a handful of nodes. On the 1M-node planted graph the
+            // second pass moves 458 nodes; its higher levels then cost 0.9 s of 6 and add 1e-5
+            // to the modularity (0.80214 against 0.80213).
+            let stalled = pass > 0 && level_no == 1 && moves <= n / STALL;
+            if stalled {
+                // The previous pass's communities are connected, and a node only ever moves
+                // next to a neighbour: only the communities that lost a node can have come
+                // apart. Mark their members (labels are still the pass's input labels here).
+                let mut lost = vec![false; n];
+                for (&now, &was) in comm.iter().zip(&membership) {
+                    if now != was {
+                        lost[was as usize] = true;
+                    }
+                }
+                suspect = Some(membership.iter().map(|&c| lost[c as usize]).collect());
+            }
             // Done when every community is a single node of this level (Traag et al., Alg. A.2):
             // each such node is a refined, hence connected, community.
             let communities = relabel_dense(&mut comm);
             if communities == n {
                 break;
             }
-            // A later pass whose first level moves no more nodes than a stalled round (see
-            // STALL) stops there, with those moves: the levels above would regroup what the
-            // previous pass found, less a handful of nodes. On the 1M-node planted graph the
-            // second pass moves 458 nodes; its higher levels then cost 0.9 s of 6 and add 1e-5
-            // to the modularity (0.80214 against 0.80213).
-            if pass > 0 && level_no == 1 && moves <= n / STALL {
+            if stalled {
                 clean = false;
                 break;
             }
@@ -300,7 +315,7 @@ fn run(
         if refine_on && !clean {
             // Guarantee connected communities even when stopped early: splitting a disconnected
             // community into its parts never lowers the quality (no edges run between them).
-            m = split_disconnected(g0, &m);
+            m = split_disconnected(g0, &m, suspect.as_deref());
         }
         relabel_dense(&mut m);
         membership = m;
@@ -779,7 +794,7 @@ fn refine_one(
         s.touched.clear();
     }
     for (i, &v) in m.iter().enumerate() {
-        refined[v as usize].store(m[s.rid[i] as usize], Ordering::Relaxed);
+        refined[v as usize].store(m[s.rid[i] as usize], Relaxed);
         s.local[v as usize] = NONE;
     }
 }
@@ -925,27 +940,61 @@ fn aggregate(
 
 /// Relabels so that every community is connected: each connected part of a community gets its own
 /// label (labels are the smallest node of each part).
-fn split_disconnected(g: &Graph, membership: &[u32]) -> Vec<u32> {
+///
+/// Only the communities holding a node marked in `suspect` (every community, when `None`) are
+/// searched; the others are taken to be connected and keep one label. Communities are searched in
+/// parallel, each by one worker over its own members, so the result does not depend on threads.
+///
+/// # Complexity
+/// O(n + the edges of the searched communities' members).
+fn split_disconnected(g: &Graph, membership: &[u32], suspect: Option<&[bool]>) -> Vec<u32> {
     let n = g.node_count();
-    let mut out = vec![u32::MAX; n];
-    let mut stack = Vec::new();
-    for s in 0..n {
-        if out[s] != u32::MAX {
-            continue;
-        }
-        let c = membership[s];
-        out[s] = s as u32;
-        stack.push(s as u32);
-        while let Some(v) = stack.pop() {
-            for &u in g.neighbors(v) {
-                if out[u as usize] == u32::MAX && membership[u as usize] == c {
-                    out[u as usize] = s as u32;
-                    stack.push(u);
-                }
+    let k = membership
+        .iter()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let ids: Vec<u32> = (0..n as u32).collect();
+    let (off, members) = group(membership, k, &ids);
+    let mut check = vec![suspect.is_none(); k];
+    if let Some(marks) = suspect {
+        for (&c, &m) in membership.iter().zip(marks) {
+            if m {
+                check[c as usize] = true;
             }
         }
     }
-    out
+    let out: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(NONE)).collect();
+    (0..k)
+        .into_par_iter()
+        .with_min_len(16)
+        .for_each_init(Vec::new, |stack: &mut Vec<u32>, c| {
+            let m = &members[off[c]..off[c + 1]];
+            if !check[c] || m.len() < 2 {
+                // Members are in id order: the first is the smallest.
+                for &v in m {
+                    out[v as usize].store(m[0], Relaxed);
+                }
+                return;
+            }
+            for &s in m {
+                if out[s as usize].load(Relaxed) != NONE {
+                    continue;
+                }
+                out[s as usize].store(s, Relaxed);
+                stack.push(s);
+                while let Some(v) = stack.pop() {
+                    for &u in g.neighbors(v) {
+                        let o = &out[u as usize];
+                        if membership[u as usize] == c as u32 && o.load(Relaxed) == NONE {
+                            o.store(s, Relaxed);
+                            stack.push(u);
+                        }
+                    }
+                }
+            }
+        });
+    out.into_iter().map(AtomicU32::into_inner).collect()
 }
 
 /// Whether every community of `membership` induces a connected subgraph of `g`.
