@@ -723,6 +723,7 @@ fn refine_one(
         s.local[v as usize] = i as u32;
     }
     let mut tot_c = 0.0;
+    let unit = g.has_unit_weights();
     s.aoff.push(0);
     for vs in m.chunks(GROUP) {
         let local = &s.local;
@@ -731,13 +732,21 @@ fn refine_one(
         for (&v, &(a, b)) in vs.iter().zip(&s.gather.ranges) {
             tot_c += nw[v as usize];
             let mut e = 0.0;
-            for (&j, &w) in s.gather.keys[at..at + (b - a)]
-                .iter()
-                .zip(g.slot_weights(a..b))
-            {
-                if j != NONE {
-                    e += f64::from(w);
-                    s.adj.push((j, w));
+            let keys = &s.gather.keys[at..at + (b - a)];
+            if unit {
+                // Unit weights: the weights are not read (a second row per node).
+                for &j in keys {
+                    if j != NONE {
+                        e += 1.0;
+                        s.adj.push((j, 1.0));
+                    }
+                }
+            } else {
+                for (&j, &w) in keys.iter().zip(g.slot_weights(a..b)) {
+                    if j != NONE {
+                        e += f64::from(w);
+                        s.adj.push((j, w));
+                    }
                 }
             }
             at += b - a;
