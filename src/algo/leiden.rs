@@ -617,8 +617,7 @@ impl Same {
 /// of community 0 come first, then those of community 1, and so on.
 fn renumber_by_community(sub: &[u32], comm: &[u32], communities: usize) -> (Vec<u32>, usize) {
     let n = sub.len();
-    let ident: Vec<u32> = (0..n as u32).collect();
-    let (_, members) = group(comm, communities, &ident);
+    let (_, members) = group_by_id(comm, communities);
     let mut map = vec![u32::MAX; n];
     let mut k = 0u32;
     for &v in &members {
@@ -653,6 +652,12 @@ struct RefineScratch {
     rtot: Vec<f64>,
     rid: Vec<u32>,
     single: Vec<bool>,
+}
+
+/// [`group`], each group's members in id order.
+fn group_by_id(label: &[u32], k: usize) -> (Vec<usize>, Vec<u32>) {
+    let ids: Vec<u32> = (0..label.len() as u32).collect();
+    group(label, k, &ids)
 }
 
 /// Groups `0..n` by `label` (labels `< k`), keeping the order of `order` inside each group.
@@ -822,8 +827,7 @@ fn aggregate(
     prev: Option<(&Level, &Same)>,
 ) -> Level {
     let n = g.node_count();
-    let ident: Vec<u32> = (0..n as u32).collect();
-    let (off, members) = group(basis, k, &ident);
+    let (off, members) = group_by_id(basis, k);
     let pool = Pool::new(Gather::default);
     const CHUNK: usize = 1024;
     struct Part {
@@ -963,8 +967,7 @@ fn split_disconnected(g: &Graph, membership: &[u32], suspect: Option<&[bool]>) -
         .map(|&c| c as usize + 1)
         .max()
         .unwrap_or(0);
-    let ids: Vec<u32> = (0..n as u32).collect();
-    let (off, members) = group(membership, k, &ids);
+    let (off, members) = group_by_id(membership, k);
     let mut check = vec![suspect.is_none(); k];
     if let Some(marks) = suspect {
         for (&c, &m) in membership.iter().zip(marks) {
