@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod generate;
 pub mod ingest;
+pub mod mem;
 pub mod model;
 pub mod server;
 pub mod snapshot;
