@@ -155,7 +155,10 @@ impl Gather {
             .extend(vs.iter().map(|&v| (off[v as usize], off[v as usize + 1])));
         self.keys.clear();
         for &(a, b) in &self.ranges {
-            self.keys.extend(targets[a..b].iter().map(|&u| key(u)));
+            self.keys.extend_from_slice(&targets[a..b]);
+        }
+        for k in &mut self.keys {
+            *k = key(*k);
         }
     }
 }
