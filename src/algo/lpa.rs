@@ -10,7 +10,9 @@
 //! of the labels change per round: then every node is (marking the neighbours of each change costs a
 //! pass as long as the sweep, and a node none of whose neighbours changed keeps its label when
 //! revisited, so the result is the same). Each worker reads the rows
-//! of 32 nodes at a time in one pass (`scratch::Gather`), so their cache misses overlap.
+//! of 32 nodes at a time in one pass (`scratch::Gather`), so their cache misses overlap. A node whose
+//! current label holds more than half of its row's weight keeps it after one counting pass, without
+//! the hash table (the result the table would give; most nodes once labels settle).
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 

@@ -144,8 +144,10 @@ pub(crate) struct Gather {
 
 impl Gather {
     /// Reads the rows of `vs` (at most [`GROUP`] nodes) and maps every neighbour through `key`, in
-    /// two flat loops of independent loads, so the cache misses of a whole group overlap instead of
-    /// queueing one row at a time (the sweeps visit nodes in random order: each row is a miss).
+    /// flat loops of independent loads (the ranges, then the rows copied, then every neighbour
+    /// mapped), so the cache misses of a whole group overlap instead of queueing one row at a time
+    /// (the sweeps visit nodes in random order: each row is a miss). Mapping in the copying loop
+    /// made each key load wait on its target load, and measured slower.
     #[inline]
     pub(crate) fn rows(&mut self, csr: &Csr, vs: &[u32], key: impl Fn(u32) -> u32) {
         let off = csr.offsets();
