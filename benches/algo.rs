@@ -15,7 +15,7 @@
 
 mod common;
 
-// The binary's allocator, so that these figures are the ones `fraudnet analyze` gives.
+// The binary's allocator, so that these figures are the binary's.
 #[global_allocator]
 static ALLOC: fraudnet::mem::HugePageAlloc = fraudnet::mem::HugePageAlloc;
 

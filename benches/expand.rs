@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use std::io::BufRead;
 use std::time::Duration;
 
-// The binary's allocator, so that these figures are the ones `fraudnet analyze` gives.
+// The binary's allocator, so that these figures are the binary's.
 #[global_allocator]
 static ALLOC: fraudnet::mem::HugePageAlloc = fraudnet::mem::HugePageAlloc;
 

@@ -4,9 +4,9 @@
 //! The graph algorithms read CSR rows and per-node arrays in random order. With 4 KiB pages every
 //! such read of a buffer of tens of megabytes also misses the TLB, and the page walk costs as much as
 //! the cache miss (more under a hypervisor, where it is two-dimensional). Kernels whose
-//! transparent-huge-page mode is `madvise` (Debian's and Ubuntu's default) only back memory that asks
-//! for it with 2 MiB pages, so every allocation of at least [`HUGE_MIN`] bytes asks, before any page
-//! of it is touched. Under mode `always` this changes nothing; under `never`, or off Linux, the
+//! transparent-huge-page mode is `madvise` (Ubuntu's default, and the machines these figures come
+//! from) only back memory that asks for it with 2 MiB pages, so every allocation of at least
+//! [`HUGE_MIN`] bytes asks, before any page of it is touched. Under mode `always` this changes nothing; under `never`, or off Linux, the
 //! request is refused or not made and the allocator is the plain system one.
 //!
 //! The binary installs it with `#[global_allocator]`; the library never requires it. This is the one
