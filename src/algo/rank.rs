@@ -387,6 +387,8 @@ struct Sub {
     /// Identifiers each person holds, and the persons holding each identifier.
     held: Vec<Vec<u32>>,
     holders: Vec<Vec<u32>>,
+    /// What the snapshot alone says of every entity and link.
+    prep: Arc<Prepared>,
 }
 
 impl Sub {
@@ -411,6 +413,7 @@ impl Sub {
             total_w: 0.0,
             held: Vec::new(),
             holders: Vec::new(),
+            prep: prepare(snap),
         };
         sub.add(snap, exp, &nodes, &hub, damping);
         sub
@@ -438,6 +441,9 @@ impl Sub {
         let local = &self.local;
         let at = |u: Ix| Some(local[u as usize]).filter(|&j| j != NOT_LOCAL);
         let all_hub = &self.hub;
+        let strength = &self.prep.strength;
+        // the filter reads a link's evidence only when it filters anything (as the expansion)
+        let passes = |l: u32| exp.filter.is_trivial() || exp.filter.passes(snap.link(l));
         // a link's weight from one end: its strength (as f32, as the walks store it), damped when
         // it enters a hub (in the subgraph or not)
         let threshold = exp.stats.hub_threshold;
@@ -469,11 +475,10 @@ impl Sub {
                 let mut a: Vec<(u32, u32, f64)> = Vec::new();
                 let mut w = 0.0;
                 for (u, l) in snap.all_links(v) {
-                    let link = snap.link(l);
-                    if u == v || !exp.filter.passes(link) {
+                    if u == v || !passes(l) {
                         continue;
                     }
-                    let st = strength(link);
+                    let st = strength[l as usize];
                     w += weight(u, st);
                     if let Some(j) = at(u) {
                         a.push((j, l, st));
@@ -496,7 +501,7 @@ impl Sub {
                     snap.all_links(v)
                         .filter_map(move |(u, l)| {
                             let i = at(u)? as usize;
-                            (i < old && !all_hub[i] && exp.filter.passes(snap.link(l)))
+                            (i < old && !all_hub[i] && passes(l))
                                 .then_some((i as u32, j, l))
                         })
                         .collect::<Vec<_>>()
@@ -510,7 +515,7 @@ impl Sub {
                 touched.push(i);
             }
             self.adj[i as usize].push((j, l));
-            self.st[i as usize].push(strength(snap.link(l)));
+            self.st[i as usize].push(strength[l as usize]);
         }
         let mut new_w = Vec::with_capacity(fresh.len());
         for (a, s, w) in fresh {
@@ -526,8 +531,8 @@ impl Sub {
             }
             let v = self.nodes[i];
             snap.all_links(v)
-                .filter(|&(u, l)| u != v && exp.filter.passes(snap.link(l)))
-                .map(|(u, l)| weight(u, strength(snap.link(l))))
+                .filter(|&(u, l)| u != v && passes(l))
+                .map(|(u, l)| weight(u, strength[l as usize]))
                 .sum()
         };
         let redo: Vec<(u32, f64)> = touched
@@ -1207,10 +1212,7 @@ fn score(
             // contact (the family's too) falls in the run-up
             let calls_since = unit
                 .iter()
-                .flat_map(|&j| snap.all_links(sub.nodes[j as usize]))
-                .map(|(_, l)| snap.link(l))
-                .filter(|l| matches!(l.kind, LinkKind::CALL | LinkKind::SMS) && l.has_time())
-                .map(|l| l.first)
+                .filter_map(|&j| sub.prep.entity[sub.nodes[j as usize] as usize].first_call)
                 .min()?;
             (calls_since < t - RUN_UP_S).then_some((t, stated))
         })
@@ -1750,8 +1752,14 @@ fn own_signals(
     ppr: f64,
 ) -> Signals {
     let v = sub.nodes[i];
+    let st = sub.prep.entity[v as usize];
     let mut s = Signals {
         ppr,
+        last_call: st.last_call,
+        foreign_contacts: st.foreign_contacts,
+        shared_device: st.shared_device,
+        round_payments: st.round_payments,
+        round_amount: st.round_amount,
         ..Signals::default()
     };
     s.evidence = sub.adj[i]
@@ -1760,25 +1768,67 @@ fn own_signals(
         .filter(|&(&(_, l), _)| !is_identity(snap.link(l).kind))
         .map(|(_, &st)| st)
         .sum();
+    if snap.kind(v) == EntityKind::Phone {
+        if snap.flags(v).contains(Flags::FOREIGN) {
+            s.foreign_numbers.push(v);
+        }
+        // a handset shared with the seed's side: only where the handset is shared at all
+        if st.shared_device > 0 {
+            s.shares_device_with_seed = device_mates(snap, v)
+                .any(|p| sub.at(p).is_some_and(|j| seed_side.contains(&j)));
+        }
+    }
+    s
+}
+
+/// The other phones of the handsets `v` is in, each handset with at most 10,000 links (a
+/// larger one is a data artefact, not a handset).
+fn device_mates(snap: &Snapshot, v: Ix) -> impl Iterator<Item = Ix> + '_ {
+    snap.all_links(v)
+        .filter(move |&(d, l)| snap.link(l).kind == LinkKind::DEVICE_OF && snap.degree(d) <= 10_000)
+        .flat_map(move |(d, _)| {
+            snap.all_links(d)
+                .filter(move |&(p, l2)| p != v && snap.link(l2).kind == LinkKind::DEVICE_OF)
+                .map(|(p, _)| p)
+        })
+}
+
+/// What ranking reads of one entity that depends on the snapshot alone: computed for every
+/// entity once per snapshot (see [`prepare`]), not by every query for every candidate.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Standing {
+    /// A domestic phone's last dated call or message (0: none, or not a domestic phone).
+    last_call: i64,
+    /// The first dated call or message on any of the entity's links.
+    first_call: Option<i64>,
+    /// A phone's distinct foreign numbers called or messaged.
+    foreign_contacts: u32,
+    /// A phone: the most other phones in one of its handsets; a handset: its phones but one.
+    shared_device: u32,
+    /// An account or wallet: the most-repeated round per-head sum paid in, and how often.
+    round_payments: u32,
+    round_amount: i64,
+}
+
+fn standing(snap: &Snapshot, v: Ix) -> Standing {
+    let mut s = Standing::default();
+    let calls = || {
+        snap.all_links(v)
+            .map(|(u, l)| (u, snap.link(l)))
+            .filter(|(_, l)| matches!(l.kind, LinkKind::CALL | LinkKind::SMS))
+    };
+    s.first_call = calls().filter(|(_, l)| l.has_time()).map(|(_, l)| l.first).min();
     match snap.kind(v) {
         EntityKind::Phone => {
-            if snap.flags(v).contains(Flags::FOREIGN) {
-                s.foreign_numbers.push(v);
-            } else {
-                s.last_call = snap
-                    .all_links(v)
-                    .map(|(_, l)| snap.link(l))
-                    .filter(|l| matches!(l.kind, LinkKind::CALL | LinkKind::SMS) && l.has_time())
-                    .map(|l| l.last)
+            if !snap.flags(v).contains(Flags::FOREIGN) {
+                s.last_call = calls()
+                    .filter(|(_, l)| l.has_time())
+                    .map(|(_, l)| l.last)
                     .max()
                     .unwrap_or(0);
             }
-            let mut foreign: Vec<Ix> = snap
-                .all_links(v)
-                .filter(|&(u, l)| {
-                    matches!(snap.link(l).kind, LinkKind::CALL | LinkKind::SMS)
-                        && snap.flags(u).contains(Flags::FOREIGN)
-                })
+            let mut foreign: Vec<Ix> = calls()
+                .filter(|&(u, _)| snap.flags(u).contains(Flags::FOREIGN))
                 .map(|(u, _)| u)
                 .collect();
             foreign.sort_unstable();
@@ -1788,18 +1838,11 @@ fn own_signals(
                 if snap.link(l).kind != LinkKind::DEVICE_OF || snap.degree(d) > 10_000 {
                     continue;
                 }
-                let phones: Vec<Ix> = snap
+                let phones = snap
                     .all_links(d)
                     .filter(|&(p, l2)| p != v && snap.link(l2).kind == LinkKind::DEVICE_OF)
-                    .map(|(p, _)| p)
-                    .collect();
-                s.shared_device = s.shared_device.max(phones.len() as u32);
-                if phones
-                    .iter()
-                    .any(|&p| sub.at(p).is_some_and(|j| seed_side.contains(&j)))
-                {
-                    s.shares_device_with_seed = true;
-                }
+                    .count() as u32;
+                s.shared_device = s.shared_device.max(phones);
             }
         }
         EntityKind::Device => {
@@ -1835,6 +1878,29 @@ fn own_signals(
         _ => {}
     }
     s
+}
+
+/// What ranking derives from a snapshot alone, once: every entity's [`Standing`] and every
+/// link's [`strength`].
+pub struct Prepared {
+    entity: Vec<Standing>,
+    strength: Vec<f64>,
+}
+
+/// Computes (once per snapshot, then kept with it) what every ranking on `snap` reads of the
+/// snapshot alone. [`rank`] calls it; a server calls it when it publishes a snapshot, so that no
+/// query waits for it.
+///
+/// # Complexity
+/// O(n + m) for the entities and links, plus, per phone, the links of its handsets (parallel).
+pub fn prepare(snap: &Snapshot) -> Arc<Prepared> {
+    snap.memo(|s| Prepared {
+        entity: (0..s.node_count() as Ix)
+            .into_par_iter()
+            .map(|v| standing(s, v))
+            .collect(),
+        strength: s.links().par_iter().map(strength).collect(),
+    })
 }
 
 /// Multi-source Dijkstra from the seeds over the reached subgraph, not through hubs.

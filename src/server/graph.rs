@@ -86,6 +86,8 @@ impl GraphHolder {
     /// Builds a snapshot of `store` and publishes it. CPU-heavy: call from a blocking thread.
     pub fn rebuild(&self, store: Arc<Store>) -> Result<BuildReport, crate::store::StoreError> {
         let (snap, report) = Snapshot::build(&store, self.next_generation())?;
+        // what every ranking reads of the snapshot alone, before the first query needs it
+        crate::algo::rank::prepare(&snap);
         self.publish(Loaded {
             snap: Arc::new(snap),
             store,
