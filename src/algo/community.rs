@@ -236,7 +236,7 @@ fn attach(snap: &Snapshot, of: &mut [u32]) {
                 .all_links(v)
                 .filter(|&(p, l)| {
                     snap.kind(p) == EntityKind::Person
-                        && matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
+                        && matches!(snap.link_kind(l), LinkKind::OWNS | LinkKind::USES)
                 })
                 .map(|(p, _)| of[p as usize])
                 .collect();
@@ -254,7 +254,7 @@ fn attach(snap: &Snapshot, of: &mut [u32]) {
         .filter_map(|v| {
             let cs: Vec<u32> = snap
                 .all_links(v)
-                .filter(|&(_, l)| snap.link(l).kind == LinkKind::DEVICE_OF)
+                .filter(|&(_, l)| snap.link_kind(l) == LinkKind::DEVICE_OF)
                 .map(|(p, _)| of_ref[p as usize])
                 .collect();
             let c = majority(cs);

@@ -299,7 +299,7 @@ pub fn is_stated(kind: LinkKind) -> bool {
 /// Stated links of `v` (see [`is_stated`]).
 fn stated_degree(snap: &Snapshot, v: Ix) -> usize {
     snap.all_links(v)
-        .filter(|&(_, l)| is_stated(snap.link(l).kind))
+        .filter(|&(_, l)| is_stated(snap.link_kind(l)))
         .count()
 }
 
@@ -328,7 +328,7 @@ pub fn hub_reason(
         }
         let org_owned = snap.all_links(v).any(|(o, l)| {
             snap.kind(o) == EntityKind::Org
-                && matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
+                && matches!(snap.link_kind(l), LinkKind::OWNS | LinkKind::USES)
         });
         if org_owned {
             return Some(HubReason::Organisation);
@@ -574,11 +574,10 @@ fn close_free(
             .flat_map_iter(|&v| {
                 snap.all_links(v)
                     .filter(move |&(u, l)| {
-                        let link = snap.link(l);
                         lv[u as usize] == UNSEEN
-                            && cfg.free_links.contains(&link.kind)
+                            && cfg.free_links.contains(&snap.link_kind(l))
                             && filter.enters(snap.kind(u))
-                            && filter.passes(link)
+                            && filter.passes(snap.link(l))
                     })
                     .map(|(u, _)| u)
             })

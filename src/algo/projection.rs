@@ -151,7 +151,7 @@ pub fn person_projection(snap: &Snapshot, cfg: &ProjectionConfig) -> Projection 
         for (u, l) in snap.out_links(v) {
             if local[u as usize] != NONE
                 && matches!(
-                    snap.link(l).kind,
+                    snap.link_kind(l),
                     LinkKind::RELATIVE | LinkKind::SAME_ADDRESS
                 )
             {
@@ -167,7 +167,7 @@ pub fn person_projection(snap: &Snapshot, cfg: &ProjectionConfig) -> Projection 
             .all_links(v)
             .filter(|&(p, l)| {
                 local[p as usize] != NONE
-                    && matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
+                    && matches!(snap.link_kind(l), LinkKind::OWNS | LinkKind::USES)
             })
             .map(|(p, _)| local[p as usize])
             .collect();
@@ -197,7 +197,7 @@ pub fn person_projection(snap: &Snapshot, cfg: &ProjectionConfig) -> Projection 
                 EntityKind::Device => {
                     let phones: Vec<Ix> = snap
                         .all_links(v)
-                        .filter(|&(_, l)| snap.link(l).kind == LinkKind::DEVICE_OF)
+                        .filter(|&(_, l)| snap.link_kind(l) == LinkKind::DEVICE_OF)
                         .map(|(p, _)| p)
                         .collect();
                     if phones.len() <= cfg.max_holders {

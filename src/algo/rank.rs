@@ -328,9 +328,15 @@ pub fn strength(l: &Link) -> f64 {
 
 /// Path cost of a link: strong links are short (`1 / (1 + ln(1 + count))`, identity links shorter).
 pub fn cost(l: &Link) -> f64 {
-    match l.kind {
-        LinkKind::OWNS | LinkKind::USES => 0.1,
-        _ => 1.0 / (1.0 + strength(l)),
+    arc_cost(l.kind, strength(l))
+}
+
+/// [`cost`] of a link of `kind` whose [`strength`] is known.
+fn arc_cost(kind: LinkKind, strength: f64) -> f64 {
+    if is_identity(kind) {
+        0.1
+    } else {
+        1.0 / (1.0 + strength)
     }
 }
 
@@ -501,8 +507,7 @@ impl Sub {
                     snap.all_links(v)
                         .filter_map(move |(u, l)| {
                             let i = at(u)? as usize;
-                            (i < old && !all_hub[i] && passes(l))
-                                .then_some((i as u32, j, l))
+                            (i < old && !all_hub[i] && passes(l)).then_some((i as u32, j, l))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -553,7 +558,7 @@ impl Sub {
             let mut h: Vec<u32> = adj[i]
                 .iter()
                 .filter(|&&(j, l)| {
-                    is_identity(snap.link(l).kind)
+                    is_identity(snap.link_kind(l))
                         && snap.kind(nodes_all[j as usize]) != EntityKind::Person
                 })
                 .map(|&(j, _)| j)
@@ -859,7 +864,7 @@ fn widen(
             .flat_map_iter(|&(v, h)| {
                 snap.all_links(v)
                     .filter(|&(_, l)| filter.passes(snap.link(l)))
-                    .map(move |(u, l)| (u, h + u32::from(!is_identity(snap.link(l).kind)), false))
+                    .map(move |(u, l)| (u, h + u32::from(!is_identity(snap.link_kind(l))), false))
                     .collect::<Vec<_>>()
             })
             .filter(|&(u, _, _)| !seen(u, &added) && admit(u))
@@ -871,7 +876,7 @@ fn widen(
             .par_iter()
             .flat_map_iter(|&(u, h, _)| {
                 snap.all_links(u)
-                    .filter(|&(_, l)| is_identity(snap.link(l).kind))
+                    .filter(|&(_, l)| is_identity(snap.link_kind(l)))
                     .map(move |(w, _)| (w, h, false))
                     .collect::<Vec<_>>()
             })
@@ -938,7 +943,7 @@ fn fronts(
         let mut u = vec![p];
         u.extend(
             snap.all_links(p)
-                .filter(|&(w, l)| is_identity(snap.link(l).kind) && !hub(w))
+                .filter(|&(w, l)| is_identity(snap.link_kind(l)) && !hub(w))
                 .map(|(w, _)| w),
         );
         u.sort_unstable();
@@ -956,11 +961,11 @@ fn fronts(
      -> ControlFlow<()> {
         for &u in mine {
             for (w, l) in snap.all_links(u) {
-                let link = snap.link(l);
-                if is_identity(link.kind) || hub(w) || !exp.filter.passes(link) {
+                let kind = snap.link_kind(l);
+                if is_identity(kind) || hub(w) || !exp.filter.passes(snap.link(l)) {
                     continue;
                 }
-                let kept = match link.kind {
+                let kept = match kind {
                     LinkKind::CALL
                     | LinkKind::SMS
                     | LinkKind::RELATIVE
@@ -1130,7 +1135,7 @@ fn score(
             let v = sub.nodes[i];
             let mut p: Vec<(u32, bool)> = sub.adj[i]
                 .iter()
-                .filter(|&&(j, l)| is_stated(snap.link(l).kind) && is_person(j as usize))
+                .filter(|&&(j, l)| is_stated(snap.link_kind(l)) && is_person(j as usize))
                 .map(|&(j, l)| {
                     let link = snap.link(l);
                     (j, link.src == v && is_organising(link.kind))
@@ -1250,7 +1255,7 @@ fn score(
             let mut people: Vec<u32> = Vec::new();
             for &u in &unit {
                 for &(w, lk) in &sub.adj[u as usize] {
-                    if sub.hub[w as usize] || is_identity(snap.link(lk).kind) {
+                    if sub.hub[w as usize] || is_identity(snap.link_kind(lk)) {
                         continue;
                     }
                     if snap.kind(sub.nodes[w as usize]) == EntityKind::Person {
@@ -1271,13 +1276,13 @@ fn score(
             for &u in &unit {
                 let abroad = snap.flags(sub.nodes[u as usize]).contains(Flags::FOREIGN);
                 for &(w, lk) in &sub.adj[u as usize] {
-                    let link = snap.link(lk);
                     if sub.hub[w as usize]
-                        || !matches!(link.kind, LinkKind::CALL | LinkKind::SMS)
+                        || !matches!(snap.link_kind(lk), LinkKind::CALL | LinkKind::SMS)
                         || snap.flags(sub.nodes[w as usize]).contains(Flags::FOREIGN)
                     {
                         continue;
                     }
+                    let link = snap.link(lk);
                     let whose: &[u32] = if is_person(w as usize) {
                         std::slice::from_ref(&w)
                     } else {
@@ -1653,7 +1658,7 @@ fn victim_money(snap: &Snapshot, exp: &Expansion) -> MoneyEnds {
         .flat_map_iter(|p| {
             snap.all_links(p)
                 .filter(|&(a, l)| {
-                    is_identity(snap.link(l).kind)
+                    is_identity(snap.link_kind(l))
                         && matches!(snap.kind(a), EntityKind::Account | EntityKind::Wallet)
                         && snap.degree(a) < threshold
                 })
@@ -1765,7 +1770,7 @@ fn own_signals(
     s.evidence = sub.adj[i]
         .iter()
         .zip(&sub.st[i])
-        .filter(|&(&(_, l), _)| !is_identity(snap.link(l).kind))
+        .filter(|&(&(_, l), _)| !is_identity(snap.link_kind(l)))
         .map(|(_, &st)| st)
         .sum();
     if snap.kind(v) == EntityKind::Phone {
@@ -1774,8 +1779,8 @@ fn own_signals(
         }
         // a handset shared with the seed's side: only where the handset is shared at all
         if st.shared_device > 0 {
-            s.shares_device_with_seed = device_mates(snap, v)
-                .any(|p| sub.at(p).is_some_and(|j| seed_side.contains(&j)));
+            s.shares_device_with_seed =
+                device_mates(snap, v).any(|p| sub.at(p).is_some_and(|j| seed_side.contains(&j)));
         }
     }
     s
@@ -1785,10 +1790,10 @@ fn own_signals(
 /// larger one is a data artefact, not a handset).
 fn device_mates(snap: &Snapshot, v: Ix) -> impl Iterator<Item = Ix> + '_ {
     snap.all_links(v)
-        .filter(move |&(d, l)| snap.link(l).kind == LinkKind::DEVICE_OF && snap.degree(d) <= 10_000)
+        .filter(move |&(d, l)| snap.link_kind(l) == LinkKind::DEVICE_OF && snap.degree(d) <= 10_000)
         .flat_map(move |(d, _)| {
             snap.all_links(d)
-                .filter(move |&(p, l2)| p != v && snap.link(l2).kind == LinkKind::DEVICE_OF)
+                .filter(move |&(p, l2)| p != v && snap.link_kind(l2) == LinkKind::DEVICE_OF)
                 .map(|(p, _)| p)
         })
 }
@@ -1817,7 +1822,10 @@ fn standing(snap: &Snapshot, v: Ix) -> Standing {
             .map(|(u, l)| (u, snap.link(l)))
             .filter(|(_, l)| matches!(l.kind, LinkKind::CALL | LinkKind::SMS))
     };
-    s.first_call = calls().filter(|(_, l)| l.has_time()).map(|(_, l)| l.first).min();
+    s.first_call = calls()
+        .filter(|(_, l)| l.has_time())
+        .map(|(_, l)| l.first)
+        .min();
     match snap.kind(v) {
         EntityKind::Phone => {
             if !snap.flags(v).contains(Flags::FOREIGN) {
@@ -1835,12 +1843,12 @@ fn standing(snap: &Snapshot, v: Ix) -> Standing {
             foreign.dedup();
             s.foreign_contacts = foreign.len() as u32;
             for (d, l) in snap.all_links(v) {
-                if snap.link(l).kind != LinkKind::DEVICE_OF || snap.degree(d) > 10_000 {
+                if snap.link_kind(l) != LinkKind::DEVICE_OF || snap.degree(d) > 10_000 {
                     continue;
                 }
                 let phones = snap
                     .all_links(d)
-                    .filter(|&(p, l2)| p != v && snap.link(l2).kind == LinkKind::DEVICE_OF)
+                    .filter(|&(p, l2)| p != v && snap.link_kind(l2) == LinkKind::DEVICE_OF)
                     .count() as u32;
                 s.shared_device = s.shared_device.max(phones);
             }
@@ -1848,17 +1856,17 @@ fn standing(snap: &Snapshot, v: Ix) -> Standing {
         EntityKind::Device => {
             let phones = snap
                 .all_links(v)
-                .filter(|&(_, l)| snap.link(l).kind == LinkKind::DEVICE_OF)
+                .filter(|&(_, l)| snap.link_kind(l) == LinkKind::DEVICE_OF)
                 .count() as u32;
             s.shared_device = phones.saturating_sub(1);
         }
         EntityKind::Account | EntityKind::Wallet => {
             let mut by_amount: FxHashMap<i64, u32> = FxHashMap::default();
             for (_, l) in snap.in_links(v) {
-                let link = snap.link(l);
-                if link.kind != LinkKind::TRANSFER {
+                if snap.link_kind(l) != LinkKind::TRANSFER {
                     continue;
                 }
+                let link = snap.link(l);
                 let c = i64::from(link.count.max(1));
                 // the same round sum paid repeatedly by one payer (victims pay once each)
                 if c >= 2 && link.total % c == 0 {
@@ -1939,8 +1947,8 @@ fn dijkstra(
         if sub.hub[v as usize] {
             continue;
         }
-        for &(u, l) in &sub.adj[v as usize] {
-            let nd = d + cost(snap.link(l));
+        for (&(u, l), &st) in sub.adj[v as usize].iter().zip(&sub.st[v as usize]) {
+            let nd = d + arc_cost(snap.link_kind(l), st);
             if nd < dist[u as usize] {
                 dist[u as usize] = nd;
                 pred[u as usize] = Some((v, l));
@@ -1999,8 +2007,9 @@ fn explain(
 ) -> Vec<Vec<PathStep>> {
     let mut via: Vec<(f64, u32, u32)> = sub.adj[v as usize]
         .iter()
-        .filter(|&&(u, _)| dist[u as usize].is_finite() && !sub.hub[u as usize])
-        .map(|&(u, l)| (dist[u as usize] + cost(snap.link(l)), u, l))
+        .zip(&sub.st[v as usize])
+        .filter(|&(&(u, _), _)| dist[u as usize].is_finite() && !sub.hub[u as usize])
+        .map(|(&(u, l), &st)| (dist[u as usize] + arc_cost(snap.link_kind(l), st), u, l))
         .collect();
     via.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut out: Vec<Vec<PathStep>> = Vec::new();

@@ -62,7 +62,7 @@ fn money_of_persons(snap: &Snapshot) -> (Vec<i64>, Vec<i64>) {
         }
         for (p, l) in snap.all_links(v) {
             if snap.kind(p) == EntityKind::Person
-                && matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
+                && matches!(snap.link_kind(l), LinkKind::OWNS | LinkKind::USES)
             {
                 inn[p as usize] = inn[p as usize].saturating_add(i);
                 out[p as usize] = out[p as usize].saturating_add(o);

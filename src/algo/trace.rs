@@ -471,7 +471,7 @@ impl Desk {
         let mut held: Vec<Ix> = snap
             .all_links(holder)
             .filter(|&(x, l)| {
-                matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
+                matches!(snap.link_kind(l), LinkKind::OWNS | LinkKind::USES)
                     && matches!(snap.kind(x), EntityKind::Account | EntityKind::Wallet)
             })
             .map(|(x, _)| x)
@@ -1040,7 +1040,7 @@ pub fn holders(snap: &Snapshot, v: Ix) -> impl Iterator<Item = Ix> + '_ {
     snap.all_links(v)
         .filter(|&(p, l)| {
             snap.kind(p) == EntityKind::Person
-                && matches!(snap.link(l).kind, LinkKind::OWNS | LinkKind::USES)
+                && matches!(snap.link_kind(l), LinkKind::OWNS | LinkKind::USES)
         })
         .map(|(p, _)| p)
 }

@@ -128,6 +128,9 @@ pub struct Snapshot {
     inn: Csr,
     in_link: Vec<u32>,
     links: Vec<Link>,
+    /// Each link's kind again, densely: walks that only ask what kind a link is read 2 bytes
+    /// a link instead of its whole record.
+    link_kinds: Vec<LinkKind>,
     idents: FxHashMap<(EntityKind, Box<str>), Ix>,
     kind_names: FxHashMap<LinkKind, String>,
     /// Values derived from the snapshot alone (see [`Snapshot::memo`]).
@@ -286,6 +289,7 @@ impl Snapshot {
         let out = Csr::from_parts(offsets, targets);
         let pairs: Vec<(u32, u32)> = links.par_iter().map(|l| (l.dst, l.src)).collect();
         let (inn, in_link) = Csr::from_pairs(n, &pairs);
+        let link_kinds = links.par_iter().map(|l| l.kind).collect();
         let mut kind_names = FxHashMap::default();
         for (k, name) in LinkKind::builtins() {
             kind_names.insert(k, name.to_string());
@@ -303,6 +307,7 @@ impl Snapshot {
             inn,
             in_link,
             links,
+            link_kinds,
             idents: FxHashMap::default(),
             kind_names,
             memo: Memo::default(),
@@ -437,6 +442,12 @@ impl Snapshot {
         &self.links[l as usize]
     }
 
+    /// The kind of link `l` (as `link(l).kind`, from a dense array).
+    #[inline]
+    pub fn link_kind(&self, l: u32) -> LinkKind {
+        self.link_kinds[l as usize]
+    }
+
     pub fn links(&self) -> &[Link] {
         &self.links
     }
@@ -503,6 +514,7 @@ impl Snapshot {
             + self.inn.heap_bytes()
             + self.in_link.capacity() * 4
             + self.links.capacity() * std::mem::size_of::<Link>()
+            + self.link_kinds.capacity() * std::mem::size_of::<LinkKind>()
             + self.idents.len() * (std::mem::size_of::<(EntityKind, Box<str>, Ix)>() + 24)
     }
 

@@ -58,7 +58,7 @@ fn build_mirrors_the_store() {
     );
     let ins: Vec<_> = snap
         .in_links(b)
-        .map(|(s, l)| (s, snap.link(l).kind))
+        .map(|(s, l)| (s, snap.link_kind(l)))
         .collect();
     assert_eq!(ins, vec![(a, LinkKind::CALL)]);
     // the phone's owner reaches it from the in side
@@ -67,7 +67,7 @@ fn build_mirrors_the_store() {
         .unwrap();
     assert!(snap
         .in_links(a)
-        .any(|(s, l)| s == p && snap.link(l).kind == LinkKind::OWNS));
+        .any(|(s, l)| s == p && snap.link_kind(l) == LinkKind::OWNS));
     assert_eq!(snap.degree(b), 2);
     assert_eq!(snap.reference(p), "person:11010519491231002X");
     assert_eq!(snap.node(p).label, Some("王五"));

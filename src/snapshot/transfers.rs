@@ -43,7 +43,7 @@ fn links(snap: &Snapshot, account: Ix, dir: FlowDirection) -> Vec<(Ix, u32)> {
         FlowDirection::Forward => snap.out_links(account).collect(),
         FlowDirection::Backward => snap.in_links(account).collect(),
     };
-    v.retain(|&(_, l)| snap.link(l).kind == LinkKind::TRANSFER);
+    v.retain(|&(_, l)| snap.link_kind(l) == LinkKind::TRANSFER);
     v
 }
 
