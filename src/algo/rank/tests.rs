@@ -386,6 +386,54 @@ fn money_and_payment_signals() {
 }
 
 #[test]
+fn what_the_snapshot_alone_says_is_prepared_once_and_matches_its_links() {
+    let (snap, _) = case();
+    let prep = prepare(&snap);
+    assert!(
+        Arc::ptr_eq(&prep, &prepare(&snap)),
+        "kept with the snapshot"
+    );
+    assert_eq!(prep.entity.len(), snap.node_count());
+    for (l, link) in snap.links().iter().enumerate() {
+        assert_eq!(prep.strength[l].to_bits(), strength(link).to_bits());
+        assert_eq!(snap.link_kind(l as u32), link.kind);
+    }
+    // the first dated call, from the links' side: each dated call or message at both its ends
+    let mut first: Vec<Option<i64>> = vec![None; snap.node_count()];
+    for l in snap.links() {
+        if matches!(l.kind, LinkKind::CALL | LinkKind::SMS) && l.has_time() {
+            for end in [l.src, l.dst] {
+                let f = &mut first[end as usize];
+                *f = Some(f.map_or(l.first, |t| t.min(l.first)));
+            }
+        }
+    }
+    let called = first.iter().filter(|f| f.is_some()).count();
+    assert!(called > 5, "the case has calls");
+    for (v, f) in first.iter().enumerate() {
+        assert_eq!(prep.entity[v].first_call, *f, "{}", snap.reference(v as Ix));
+    }
+    // a handset shared by the seed's phone and a member's: both phones and the handset say so
+    let shared: Vec<Ix> = (0..snap.node_count() as Ix)
+        .filter(|&v| {
+            snap.kind(v) == EntityKind::Device && prep.entity[v as usize].shared_device > 0
+        })
+        .collect();
+    assert!(!shared.is_empty());
+    for d in shared {
+        for (p, l) in snap.all_links(d) {
+            if snap.link_kind(l) == LinkKind::DEVICE_OF {
+                assert!(
+                    prep.entity[p as usize].shared_device > 0,
+                    "{}",
+                    snap.reference(p)
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn ranking_is_deterministic_across_threads() {
     let (snap, _) = case();
     let e = expansion(&snap, 3);
