@@ -1779,23 +1779,27 @@ fn own_signals(
         }
         // a handset shared with the seed's side: only where the handset is shared at all
         if st.shared_device > 0 {
-            s.shares_device_with_seed =
-                device_mates(snap, v).any(|p| sub.at(p).is_some_and(|j| seed_side.contains(&j)));
+            s.shares_device_with_seed = handsets(snap, v)
+                .flat_map(|d| handset_mates(snap, d, v))
+                .any(|p| sub.at(p).is_some_and(|j| seed_side.contains(&j)));
         }
     }
     s
 }
 
-/// The other phones of the handsets `v` is in, each handset with at most 10,000 links (a
-/// larger one is a data artefact, not a handset).
-fn device_mates(snap: &Snapshot, v: Ix) -> impl Iterator<Item = Ix> + '_ {
+/// The handsets phone `v` is in, each with at most 10,000 links (a larger one is a data artefact,
+/// not a handset).
+fn handsets(snap: &Snapshot, v: Ix) -> impl Iterator<Item = Ix> + '_ {
     snap.all_links(v)
         .filter(move |&(d, l)| snap.link_kind(l) == LinkKind::DEVICE_OF && snap.degree(d) <= 10_000)
-        .flat_map(move |(d, _)| {
-            snap.all_links(d)
-                .filter(move |&(p, l2)| p != v && snap.link_kind(l2) == LinkKind::DEVICE_OF)
-                .map(|(p, _)| p)
-        })
+        .map(|(d, _)| d)
+}
+
+/// The phones of handset `d` other than `v`.
+fn handset_mates(snap: &Snapshot, d: Ix, v: Ix) -> impl Iterator<Item = Ix> + '_ {
+    snap.all_links(d)
+        .filter(move |&(p, l)| p != v && snap.link_kind(l) == LinkKind::DEVICE_OF)
+        .map(|(p, _)| p)
 }
 
 /// What ranking reads of one entity that depends on the snapshot alone: computed for every
@@ -1842,16 +1846,10 @@ fn standing(snap: &Snapshot, v: Ix) -> Standing {
             foreign.sort_unstable();
             foreign.dedup();
             s.foreign_contacts = foreign.len() as u32;
-            for (d, l) in snap.all_links(v) {
-                if snap.link_kind(l) != LinkKind::DEVICE_OF || snap.degree(d) > 10_000 {
-                    continue;
-                }
-                let phones = snap
-                    .all_links(d)
-                    .filter(|&(p, l2)| p != v && snap.link_kind(l2) == LinkKind::DEVICE_OF)
-                    .count() as u32;
-                s.shared_device = s.shared_device.max(phones);
-            }
+            s.shared_device = handsets(snap, v)
+                .map(|d| handset_mates(snap, d, v).count() as u32)
+                .max()
+                .unwrap_or(0);
         }
         EntityKind::Device => {
             let phones = snap
