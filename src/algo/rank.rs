@@ -950,14 +950,13 @@ fn fronts(
         u.dedup();
         u
     };
-    // the persons `p` deals with through `mine` (itself and identifiers of its), each given to
-    // `visit` (some more than once, never `p`) until it breaks; `personal`: through calls,
-    // messages, kinship and addresses only (a transfer on the money's way is no personal tie: the
-    // trace follows those already)
-    let each_contact = |p: Ix,
-                        mine: &[Ix],
-                        personal: bool,
-                        visit: &mut dyn FnMut(Ix) -> ControlFlow<()>|
+    // the other ends (persons or identifiers) of the ties of `mine` (a person and identifiers
+    // of theirs), each given to `visit` until it breaks; `personal`: calls, messages, kinship and
+    // addresses only (a transfer on the money's way is no personal tie: the trace follows those
+    // already)
+    let each_tie = |mine: &[Ix],
+                    personal: bool,
+                    visit: &mut dyn FnMut(Ix) -> ControlFlow<()>|
      -> ControlFlow<()> {
         for &u in mine {
             for (w, l) in snap.all_links(u) {
@@ -973,33 +972,44 @@ fn fronts(
                     LinkKind::TRANSFER => !personal,
                     k => !personal && is_stated(k),
                 };
-                if !kept {
-                    continue;
-                }
-                if snap.kind(w) == EntityKind::Person {
-                    if w != p {
-                        visit(w)?;
-                    }
-                } else {
-                    for q in holders(snap, w).filter(|&q| q != p) {
-                        visit(q)?;
-                    }
+                if kept {
+                    visit(w)?;
                 }
             }
         }
         ControlFlow::Continue(())
     };
+    // the core persons holding each identifier (a tie to the identifier is a tie to them)
+    let mut core_held: FxHashMap<Ix, Vec<Ix>> = FxHashMap::default();
+    for &(c, _) in core {
+        for (w, l) in snap.all_links(c) {
+            if is_identity(snap.link_kind(l)) {
+                core_held.entry(w).or_default().push(c);
+            }
+        }
+    }
     // whether `p` deals with at least `at_least` core persons (other than `but`) through `mine`
     let deals_with_core = |p: Ix, mine: &[Ix], but: Option<Ix>, at_least: usize| -> bool {
         if at_least == 0 {
             return true;
         }
         let mut seen: Vec<Ix> = Vec::new();
-        each_contact(p, mine, false, &mut |q| {
-            if Some(q) != but && in_core.contains(&q) && !seen.contains(&q) {
-                seen.push(q);
-                if seen.len() >= at_least {
-                    return ControlFlow::Break(());
+        each_tie(mine, false, &mut |w| {
+            let theirs: &[Ix] = if snap.kind(w) == EntityKind::Person {
+                if in_core.contains(&w) {
+                    std::slice::from_ref(&w)
+                } else {
+                    &[]
+                }
+            } else {
+                core_held.get(&w).map_or(&[], Vec::as_slice)
+            };
+            for &q in theirs {
+                if q != p && Some(q) != but && !seen.contains(&q) {
+                    seen.push(q);
+                    if seen.len() >= at_least {
+                        return ControlFlow::Break(());
+                    }
                 }
             }
             ControlFlow::Continue(())
@@ -1022,12 +1032,12 @@ fn fronts(
             *held.entry(q).or_default() += amount / holders.len() as f64;
         }
     }
-    let mut holders: Vec<(Ix, f64)> = held.into_iter().collect();
-    holders.sort_unstable_by_key(|h| h.0);
+    let mut held: Vec<(Ix, f64)> = held.into_iter().collect();
+    held.sort_unstable_by_key(|h| h.0);
     let front_accounts: FxHashSet<Ix> = ends.iter().map(|e| e.0).collect();
     // (holder, the persons who may run its accounts with their hops, the money)
     type Found = (Ix, Vec<(Ix, u32)>, f64);
-    let found: Vec<Found> = holders
+    let found: Vec<Found> = held
         .par_iter()
         .filter_map(|&(h, amount)| {
             let mine = unit(h);
@@ -1041,11 +1051,17 @@ fn fronts(
             if deals_with_core(h, &own, None, 1) {
                 return None; // deals with suspects itself: its own money
             }
+            // the persons it deals with personally
             let mut personal: Vec<Ix> = Vec::new();
-            let _ = each_contact(h, &mine, true, &mut |q| {
-                personal.push(q);
+            let _ = each_tie(&mine, true, &mut |w| {
+                if snap.kind(w) == EntityKind::Person {
+                    personal.push(w);
+                } else {
+                    personal.extend(holders(snap, w));
+                }
                 ControlFlow::Continue(())
             });
+            personal.retain(|&q| q != h);
             personal.sort_unstable();
             personal.dedup();
             let runs: Vec<(Ix, u32)> = personal
