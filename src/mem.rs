@@ -6,8 +6,9 @@
 //! the cache miss (more under a hypervisor, where it is two-dimensional). Kernels whose
 //! transparent-huge-page mode is `madvise` (Ubuntu's default, and the machines these figures come
 //! from) only back memory that asks for it with 2 MiB pages, so every allocation of at least
-//! [`HUGE_MIN`] bytes asks, before any page of it is touched. Under mode `always` this changes nothing; under `never`, or off Linux, the
-//! request is refused or not made and the allocator is the plain system one.
+//! [`HUGE_MIN`] bytes asks as it is made (a fresh one before any page of it is touched). Under mode
+//! `always` this changes nothing; under `never`, or off Linux, the request is refused or not made
+//! and the allocator is the plain system one.
 //!
 //! The binary installs it with `#[global_allocator]`; the library never requires it. This is the one
 //! module of the crate allowed `unsafe` (the crate denies it): an allocator cannot be written without.

@@ -448,8 +448,7 @@ impl Sub {
         let at = |u: Ix| Some(local[u as usize]).filter(|&j| j != NOT_LOCAL);
         let all_hub = &self.hub;
         let strength = &self.prep.strength;
-        // the filter reads a link's evidence only when it filters anything (as the expansion)
-        let passes = |l: u32| exp.filter.is_trivial() || exp.filter.passes(snap.link(l));
+        let passes = |l: u32| exp.filter.passes(snap.link(l));
         // a link's weight from one end: its strength (as f32, as the walks store it), damped when
         // it enters a hub (in the subgraph or not)
         let threshold = exp.stats.hub_threshold;
@@ -1773,14 +1772,14 @@ fn own_signals(
     ppr: f64,
 ) -> Signals {
     let v = sub.nodes[i];
-    let st = sub.prep.entity[v as usize];
+    let pre = sub.prep.entity[v as usize];
     let mut s = Signals {
         ppr,
-        last_call: st.last_call,
-        foreign_contacts: st.foreign_contacts,
-        shared_device: st.shared_device,
-        round_payments: st.round_payments,
-        round_amount: st.round_amount,
+        last_call: pre.last_call,
+        foreign_contacts: pre.foreign_contacts,
+        shared_device: pre.shared_device,
+        round_payments: pre.round_payments,
+        round_amount: pre.round_amount,
         ..Signals::default()
     };
     s.evidence = sub.adj[i]
@@ -1794,7 +1793,7 @@ fn own_signals(
             s.foreign_numbers.push(v);
         }
         // a handset shared with the seed's side: only where the handset is shared at all
-        if st.shared_device > 0 {
+        if pre.shared_device > 0 {
             s.shares_device_with_seed = handsets(snap, v)
                 .flat_map(|d| handset_mates(snap, d, v))
                 .any(|p| sub.at(p).is_some_and(|j| seed_side.contains(&j)));
