@@ -56,14 +56,23 @@ impl TestApp {
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, c);
         }
-        let req = match body {
+        let req = match &body {
             Some(v) => b
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(v.to_string()))
                 .unwrap(),
             None => b.body(Body::empty()).unwrap(),
         };
-        self.raw(req).await
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let answer = self.raw(req).await;
+        if let (true, Some(v)) = (answer.0.is_success(), &body) {
+            let doc = openapi::document();
+            if let Err(e) = openapi::conformance::request(&doc, method.as_str(), &path, v) {
+                panic!("the server accepted a request the API document does not describe: {e}");
+            }
+        }
+        answer
     }
 
     /// A GET with a session.
@@ -81,7 +90,10 @@ impl TestApp {
         self.call(Method::POST, uri, Some(cookie), Some(body)).await
     }
 
+    /// Sends a request; an answer from the API must be one the API document describes.
     pub async fn raw(&self, req: Request<Body>) -> (StatusCode, Value, HeaderMap) {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -90,6 +102,38 @@ impl TestApp {
             .unwrap();
         let v = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        if path.starts_with("/api/") {
+            let doc = openapi::document();
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|c| c.to_str().ok())
+                .unwrap_or_default();
+            let described = openapi::conformance::answer(
+                &doc,
+                method.as_str(),
+                &path,
+                status.as_u16(),
+                content_type,
+                &v,
+            );
+            // a path or method the API does not have: a JSON error (401 before any routing)
+            let unknown = || {
+                matches!(status.as_u16(), 401 | 404 | 405)
+                    && openapi::conformance::check(
+                        &doc,
+                        &json!({"$ref": "#/components/schemas/Error"}),
+                        &v,
+                        "body",
+                    )
+                    .is_ok()
+            };
+            if let Err(e) = described {
+                assert!(
+                    (e.contains("no such path") || e.contains("has no")) && unknown(),
+                    "an answer the API document does not describe: {e}"
+                );
+            }
+        }
         (status, v, headers)
     }
 
@@ -528,6 +572,23 @@ async fn case_map_review_roles_and_audit() {
         (StatusCode::OK, Some("submitted"))
     );
 
+    // The supervisor sends it back with a comment; the owner reads the first version again and
+    // submits once more.
+    let (s, v, _) = t
+        .post(&u("/return"), &sup, json!({"text": "补充银行流水"}))
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("returned")),
+        "{v}"
+    );
+    assert_eq!(v["comments"][0]["text"], "补充银行流水", "{v}");
+    let (s, v, _) = t.get(&u("/versions/1"), &inv).await;
+    assert_eq!((s, v["version"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    assert_eq!(v["content"]["entities"][0]["label"], "张三", "{v}");
+    let (s, _, _) = t.call(Method::POST, &u("/submit"), Some(&inv), None).await;
+    assert_eq!(s, StatusCode::OK);
+
     // An investigator cannot approve or return, even their own map.
     for who in [&inv, &inv2] {
         let (s, v, _) = t.call(Method::POST, &u("/approve"), Some(who), None).await;
@@ -740,6 +801,40 @@ pub(crate) fn small_case() -> crate::store::Store {
     ];
     Writer::write_all(&store, &rows).unwrap();
     store
+}
+
+#[tokio::test]
+async fn an_admin_reloads_the_snapshot_from_the_store() {
+    let store = Arc::new(small_case());
+    for (name, role) in [
+        ("adm", auth::Role::Admin),
+        ("inv", auth::Role::Investigator),
+    ] {
+        auth::add_user(store.as_ref(), name, role, "password-123").unwrap();
+    }
+    let state = AppState::with_store(store.clone(), test_config()).unwrap();
+    state.graph.rebuild(store).unwrap();
+    let t = TestApp {
+        app: router(state.clone()),
+        state,
+        docs: Arc::new(MemDocs::new()),
+    };
+    let (adm, inv) = (t.login("adm").await, t.login("inv").await);
+    let before = t.state.graph.generation().unwrap();
+    let (s, v, _) = t
+        .call(Method::POST, "/api/snapshot/reload", Some(&inv), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v, _) = t
+        .call(Method::POST, "/api/snapshot/reload", Some(&adm), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["generation"].as_u64(), Some(before + 1), "{v}");
+    let (_, status, _) = t.get("/api/status", &inv).await;
+    assert_eq!(
+        (status["generation"].clone(), status["entities"].clone()),
+        (v["generation"].clone(), v["entities"].clone())
+    );
 }
 
 impl TestApp {

@@ -30,7 +30,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 (cd "$root" && cargo build --quiet --bin fraudnet)
 bin="$target/debug/fraudnet"
 
-if [ ! -d "$here/node_modules/playwright-core" ]; then
+if [ ! "$here/node_modules/.package-lock.json" -nt "$here/package-lock.json" ]; then
   (cd "$here" && npm ci --no-audit --no-fund --silent)
 fi
 

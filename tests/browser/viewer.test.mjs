@@ -1,11 +1,13 @@
-// Browser acceptance test of the viewer (issue 5): an investigator finds the seed by phone number,
-// expands, opens a lead's explanation, colours the canvas by community and adds a key person, saves and submits a case map; a supervisor opens it,
-// comments and approves; the approved status and the audit entries are checked. A screenshot is
-// taken at each step into $ARTIFACTS (default ./artifacts).
+// Browser acceptance test of the viewer (issue 5): an investigator logs in (the API's OpenAPI
+// document is validated as the viewer fetches it), finds the seed by phone number, expands, opens a
+// lead's explanation, colours the canvas by community and adds a key person, saves and submits a
+// case map; a supervisor opens it, comments and approves; the approved status and the audit
+// entries are checked. A screenshot is taken at each step into $ARTIFACTS (default ./artifacts).
 //
 // Environment: FRAUDNET_URL, SEED_PHONE, INV_USER, INV_PASS, SUP_USER, SUP_PASS,
 // CHROMIUM (default /usr/bin/chromium), ARTIFACTS.
 import { chromium } from 'playwright-core';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -88,6 +90,13 @@ try {
     await login(INV);
     // Chinese by default.
     assert.equal(await page.textContent('#expand-btn'), '从选中对象扩展');
+  });
+
+  await step('api-document-validates', async () => {
+    // The OpenAPI document clients are generated from, as the logged-in viewer fetches it.
+    const doc = await page.evaluate(async () => (await fetch('api/openapi.json')).json());
+    const api = await SwaggerParser.validate(doc);
+    assert.ok(Object.keys(api.paths).length >= 20, 'the document lists the API');
   });
 
   await step('search-seed-by-phone', async () => {
