@@ -6,7 +6,7 @@ use super::limits;
 use serde_json::{json, Value};
 
 pub async fn serve(_caller: Caller) -> ApiJson<Value> {
-    ApiJson(document())
+    ApiJson(document().clone())
 }
 
 /// The answers of one operation: `ok` under its success status, the errors it names, and any other
@@ -72,10 +72,7 @@ fn finish_operations(paths: &mut Value) {
         return;
     };
     for (template, item) in paths.iter_mut() {
-        let names: Vec<&str> = template
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-            .collect();
+        let names: Vec<&str> = path_params(template).collect();
         for (method, op) in item.as_object_mut().into_iter().flat_map(|o| o.iter_mut()) {
             op["operationId"] = json!(operation_id(method, template));
             let mut params: Vec<Value> = names
@@ -90,6 +87,13 @@ fn finish_operations(paths: &mut Value) {
             }
         }
     }
+}
+
+/// The `{name}` parameters of a path template.
+fn path_params(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
 }
 
 fn operation_id(method: &str, template: &str) -> String {
@@ -138,8 +142,13 @@ fn nullable(ty: &str) -> Value {
     json!({"type": ty, "nullable": true})
 }
 
-/// The whole document.
-pub fn document() -> Value {
+/// The whole document, built once.
+pub fn document() -> &'static Value {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(build)
+}
+
+fn build() -> Value {
     let gen_note = "Graph answers carry `generation`, the snapshot they were computed on.";
     let mut login = with_body(
         op(
@@ -680,19 +689,13 @@ pub(crate) mod conformance {
         walk(doc, doc, "#", false)?;
         let mut ids = std::collections::HashSet::new();
         for (template, item) in doc["paths"].as_object().ok_or("no paths")? {
-            for (method, op) in item.as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().ok_or("a path item is no object")? {
                 let id = op["operationId"]
                     .as_str()
                     .ok_or(format!("{method} {template}: no operationId"))?;
                 if !ids.insert(id) {
                     return Err(format!("{method} {template}: operationId {id} is taken"));
                 }
-            }
-            let wanted: Vec<&str> = template
-                .split('/')
-                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-                .collect();
-            for (method, op) in item.as_object().ok_or("a path item is no object")? {
                 let declared: Vec<&str> = op["parameters"]
                     .as_array()
                     .into_iter()
@@ -700,8 +703,8 @@ pub(crate) mod conformance {
                     .filter(|p| p["in"] == "path")
                     .filter_map(|p| p["name"].as_str())
                     .collect();
-                for w in &wanted {
-                    if !declared.contains(w) {
+                for w in super::path_params(template) {
+                    if !declared.contains(&w) {
                         return Err(format!(
                             "{method} {template}: path parameter `{w}` is not declared"
                         ));
@@ -717,7 +720,7 @@ pub(crate) mod conformance {
 mod tests {
     #[test]
     fn every_routed_path_is_documented() {
-        let doc = super::document();
+        let doc = super::document().clone();
         let paths = doc["paths"].as_object().unwrap();
         for p in [
             "/api/login",
@@ -754,7 +757,7 @@ mod tests {
     fn answers_that_drift_from_the_document_are_caught() {
         use super::conformance::{answer, check};
         use serde_json::json;
-        let doc = super::document();
+        let doc = super::document().clone();
         let entity = json!({"ref": "phone:+8613800138000", "kind": "phone", "label": "", "roles": [],
             "flags": [], "degree": 3});
         let schema = json!({"$ref": "#/components/schemas/Entity"});

@@ -68,7 +68,7 @@ impl TestApp {
         let answer = self.raw(req).await;
         if let (true, Some(v)) = (answer.0.is_success(), &body) {
             let doc = openapi::document();
-            if let Err(e) = openapi::conformance::request(&doc, method.as_str(), &path, v) {
+            if let Err(e) = openapi::conformance::request(doc, method.as_str(), &path, v) {
                 panic!("the server accepted a request the API document does not describe: {e}");
             }
         }
@@ -109,7 +109,7 @@ impl TestApp {
                 .and_then(|c| c.to_str().ok())
                 .unwrap_or_default();
             let described = openapi::conformance::answer(
-                &doc,
+                doc,
                 method.as_str(),
                 &path,
                 status.as_u16(),
@@ -120,7 +120,7 @@ impl TestApp {
             let unknown = || {
                 matches!(status.as_u16(), 401 | 404 | 405)
                     && openapi::conformance::check(
-                        &doc,
+                        doc,
                         &json!({"$ref": "#/components/schemas/Error"}),
                         &v,
                         "body",
